@@ -1,0 +1,56 @@
+# Two commands for people: `make run` and `make test`. Both start with the
+# idempotent `make setup`.
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+INSTALLED := $(VENV)/.installed
+NPM_INSTALLED := static/node_modules/.installed
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard hotline/translations/*/LC_MESSAGES/messages.po))
+
+.PHONY: setup run test bench lint format db model translations clean
+
+setup: $(INSTALLED) $(NPM_INSTALLED) $(CATALOGS) db model
+
+$(INSTALLED): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(NPM_INSTALLED): static/package.json static/package-lock.json
+	cd static && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+hotline/translations/%/LC_MESSAGES/messages.mo: hotline/translations/%/LC_MESSAGES/messages.po $(INSTALLED)
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
+
+db: $(INSTALLED)
+	$(BIN)/hotline db upgrade
+
+model: $(INSTALLED)
+	$(BIN)/hotline triage train --if-missing
+
+run: setup
+	$(BIN)/hotline serve
+
+test: setup
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python -m bench
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(INSTALLED)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Refresh the message catalogues after changing user-facing text.
+translations: $(INSTALLED)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o /tmp/hotline-messages.pot .
+	$(BIN)/pybabel update -i /tmp/hotline-messages.pot -d hotline/translations --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) static/node_modules

@@ -1,0 +1,1 @@
+"""The staff side: sign-in and roles, the counsellor console."""

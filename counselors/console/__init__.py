@@ -1,0 +1,1 @@
+"""The counsellor console: page and ``/console`` namespace."""

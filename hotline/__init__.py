@@ -1,0 +1,86 @@
+"""Hotline: a psychological-support hotline and crisis triage service."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from hotline.config import load_config
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: config from the environment, overridden by ``test_config``."""
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    instance_path = Path(app.instance_path)
+    app.config.from_mapping(load_config(instance_path))
+    app.config.update(
+        MESSAGE_BURST=10,
+        MESSAGE_RATE=1.0,
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+    )
+    if test_config is not None:
+        app.config.update(test_config)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from hotline import http, i18n
+    from hotline.extensions import babel, csrf, db, limiter, login_manager, socketio
+
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.session_protection = "basic"
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    limiter.init_app(app)
+    http.init_app(app)
+    i18n.init_app(app)
+    socketio.init_app(
+        app,
+        async_mode=app.config.get("SOCKETIO_ASYNC_MODE", "threading"),
+        message_queue=app.config["MESSAGE_QUEUE"],
+        # Same-origin only: a foreign page must not open a staff socket with
+        # the counsellor's cookie.
+        cors_allowed_origins=app.config.get("SOCKETIO_ALLOWED_ORIGINS"),
+        max_http_buffer_size=64 * 1024,
+        ping_interval=20,
+        ping_timeout=20,
+    )
+    _register_socket_handlers()
+
+
+def _register_socket_handlers() -> None:
+    from counselors.console.namespace import ConsoleNamespace
+    from hotline.extensions import socketio
+    from hotline.realtime import CHAT_NAMESPACE, CONSOLE_NAMESPACE
+    from hotline.resident.chat_namespace import ChatNamespace
+    from hotline.sockets import handle_socket_error
+
+    socketio.on_namespace(ChatNamespace(CHAT_NAMESPACE))
+    socketio.on_namespace(ConsoleNamespace(CONSOLE_NAMESPACE))
+    socketio.on_error_default(handle_socket_error)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from counselors import auth
+    from counselors.console import views as console_views
+    from hotline import api, assets
+    from hotline.resident import views as resident_views
+
+    for blueprint in (
+        assets.bp,
+        resident_views.bp,
+        api.bp,
+        auth.bp,
+        console_views.bp,
+    ):
+        app.register_blueprint(blueprint)

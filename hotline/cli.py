@@ -1,0 +1,106 @@
+"""The ``hotline`` console script: serve, migrate, manage staff, run triage."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+
+import click
+
+from hotline.models import Role
+
+
+def _app():  # type: ignore[no-untyped-def]
+    from hotline import create_app
+
+    return create_app()
+
+
+@click.group()
+def main() -> None:
+    """Hotline: psychological-support hotline and crisis triage."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve the web app and Socket.IO on HOST:PORT."""
+    from hotline.extensions import db as database
+    from hotline.extensions import socketio
+    from hotline.services.accounts import create_user, has_users
+
+    app = _app()
+    with app.app_context():
+        session = database.new_session()
+        try:
+            if not has_users(session):
+                password = secrets.token_urlsafe(12)
+                create_user(session, "admin", password, Role.ADMIN)
+                click.echo(
+                    "\nCreated the first account. Sign in at "
+                    f"http://{host}:{port}/console/login\n"
+                    f"    username: admin\n    password: {password}\n"
+                    "This password is shown once. Add counsellors with:\n"
+                    "    .venv/bin/hotline users create NAME --role counselor\n"
+                )
+        finally:
+            session.close()
+    click.echo(f"Hotline is serving on http://{host}:{port}/ (Ctrl+C stops it)")
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True)
+
+
+@main.group("db")
+def database_group() -> None:
+    """Database schema."""
+
+
+@database_group.command()
+def upgrade() -> None:
+    """Migrate the database to the newest schema."""
+    from hotline.migrate import upgrade as run_upgrade
+
+    app = _app()
+    run_upgrade(app.config["DATABASE_URL"])
+    click.echo("database is at the newest schema")
+
+
+@main.group()
+def users() -> None:
+    """Staff accounts."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option(
+    "--role", type=click.Choice([role.value for role in Role]), required=True
+)
+def create_user_command(username: str, role: str) -> None:
+    """Create a staff account; the password is read from stdin or prompted."""
+    from hotline.errors import HotlineError
+    from hotline.extensions import db as database
+    from hotline.services.accounts import create_user
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    app = _app()
+    with app.app_context():
+        session = database.new_session()
+        try:
+            create_user(session, username, password, Role(role))
+        except HotlineError as error:
+            raise click.ClickException(error.message) from error
+        finally:
+            session.close()
+    click.echo(f"created {role} '{username}'")
+
+
+def _attach_triage() -> None:
+    from triage.cli import triage_cli
+
+    main.add_command(triage_cli)
+
+
+_attach_triage()

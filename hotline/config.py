@@ -1,0 +1,63 @@
+"""Configuration read from the environment in one place, with safe defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+DEFAULT_CRISIS_LINES = (
+    ("emergency_medical", "120"),
+    ("police", "110"),
+    ("psychological_assistance", "12356"),
+)
+
+
+def _instance_secret(instance_path: Path, name: str) -> str:
+    """Return a secret kept in the instance folder, generating it on first use."""
+    path = instance_path / name
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    # Written with owner-only permissions: the key signs staff sessions.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+def load_config(instance_path: Path) -> dict[str, object]:
+    """Build the app configuration from ``HOTLINE_*`` environment variables."""
+    database_url = os.environ.get("HOTLINE_DATABASE_URL") or (
+        f"sqlite:///{instance_path / 'hotline.sqlite3'}"
+    )
+    secret_key = os.environ.get("HOTLINE_SECRET_KEY") or _instance_secret(
+        instance_path, "secret_key"
+    )
+    secure_cookies = os.environ.get("HOTLINE_SECURE_COOKIES", "0") == "1"
+    return {
+        "SECRET_KEY": secret_key,
+        "DATABASE_URL": database_url,
+        "MESSAGE_QUEUE": os.environ.get("HOTLINE_MESSAGE_QUEUE") or None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PERMANENT_SESSION_LIFETIME": _int_env("HOTLINE_STAFF_SESSION_HOURS", 12) * 3600,
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        "MAX_MESSAGE_CHARS": 4000,
+        "QUICK_EXIT_URL": os.environ.get(
+            "HOTLINE_QUICK_EXIT_URL", "https://www.weather.com.cn/"
+        ),
+        "CRISIS_LINES": DEFAULT_CRISIS_LINES,
+        "BABEL_DEFAULT_LOCALE": "zh",
+        "LANGUAGES": ("zh", "en"),
+        "WTF_CSRF_TIME_LIMIT": None,
+    }

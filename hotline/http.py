@@ -1,0 +1,85 @@
+"""HTTP plumbing: JSON bodies, error responses and security headers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from hotline.errors import CsrfFailed, HotlineError, InternalError, InvalidInput
+
+logger = logging.getLogger(__name__)
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+
+
+def json_body() -> Any:
+    """The request's JSON body, or InvalidInput with a clear reason."""
+    if not request.is_json:
+        raise InvalidInput("Send a JSON body with Content-Type: application/json.")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise InvalidInput("The body is not valid JSON.")
+    return body
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.is_json
+
+
+def _error_response(error: HotlineError) -> Any:
+    if _wants_json():
+        return jsonify(error.to_dict()), error.status
+    return render_template("error.html", error=error), error.status
+
+
+def init_app(app: Flask) -> None:
+    """Register the one error handler and the security headers."""
+
+    @app.errorhandler(HotlineError)
+    def handle_hotline_error(error: HotlineError) -> Any:
+        return _error_response(error)
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf_error(error: CSRFError) -> Any:
+        return _error_response(CsrfFailed())
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException) -> Any:
+        wrapped = HotlineError(error.description)
+        wrapped.code = (error.name or "error").lower().replace(" ", "_")
+        wrapped.status = error.code or 500
+        return _error_response(wrapped)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception) -> Any:
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return _error_response(InternalError())
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if not request.path.startswith("/static/"):
+            # Transcripts and staff pages must not linger in shared caches.
+            response.headers["Cache-Control"] = "no-store"
+        return response

@@ -1,0 +1,104 @@
+"""Translated labels for enum values and the strings the browser scripts show."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+
+def crisis_line_names() -> dict[str, str]:
+    return {
+        "emergency_medical": _("Ambulance"),
+        "police": _("Police"),
+        "psychological_assistance": _("Psychological assistance line"),
+    }
+
+
+def role_names() -> dict[str, str]:
+    return {
+        "counselor": _("Counsellor"),
+        "social_worker": _("Social worker"),
+        "supervisor": _("Supervisor"),
+        "admin": _("Administrator"),
+    }
+
+
+def outcome_names() -> dict[str, str]:
+    return {
+        "supported": _("Listened and supported"),
+        "referred": _("Referred to community resources"),
+        "escalated": _("Escalated to a social worker"),
+        "resident_left": _("Resident left"),
+        "other": _("Other"),
+    }
+
+
+def need_names() -> dict[str, str]:
+    return {
+        "supplies": _("Food and supplies"),
+        "medicine": _("Medicine"),
+        "medical": _("Medical care"),
+        "care": _("Care for elderly, disabled or children"),
+    }
+
+
+def error_messages() -> dict[str, str]:
+    """Messages for the error codes of DESIGN §3, as residents and staff read them."""
+    return {
+        "invalid_input": _("That message could not be sent. Please check it."),
+        "too_long": _("That message is too long. Please split it up."),
+        "rate_limited": _("You are sending very fast. Please wait a moment."),
+        "conversation_closed": _("This conversation has ended."),
+        "already_claimed": _("Another counsellor has already taken this conversation."),
+        "not_holder": _("You do not hold this conversation."),
+        "unauthorized": _("Please sign in again."),
+        "not_found": _("This conversation no longer exists."),
+        "internal_error": _("Something went wrong on our side; please try again."),
+        "network": _("No connection. We will send it when you are back online."),
+    }
+
+
+def resident_strings() -> dict[str, object]:
+    """Everything ``static/resident/chat.js`` shows."""
+    return {
+        "waiting": _("You are number {position} in the queue. A counsellor will be with you soon."),
+        "waiting_no_position": _("Waiting for a counsellor…"),
+        "active": _("A counsellor has joined. You can talk now."),
+        "closed": _("This conversation has ended."),
+        "you": _("You"),
+        "counselor": _("Counsellor"),
+        "system": _("Hotline"),
+        "sending": _("Sending…"),
+        "failed": _("Not sent"),
+        "offline": _("Reconnecting… your messages are kept and will be sent."),
+        "token_lost": _("We could not find your earlier conversation. You can start a new one."),
+        "confirm_end": _("End this chat? You can start a new one at any time."),
+        "start_failed": _("Could not start a chat. Please try again."),
+        "errors": error_messages(),
+    }
+
+
+def console_strings() -> dict[str, object]:
+    """Everything ``static/console/console.js`` shows."""
+    return {
+        "claim": _("Claim"),
+        "waiting_for": _("waiting {minutes} min"),
+        "just_now": _("just arrived"),
+        "messages_count": _("{count} messages"),
+        "conversation": _("Conversation #{id}"),
+        "state_active": _("Active"),
+        "state_closed": _("Resident left: wrap-up needed"),
+        "resident": _("Resident"),
+        "you": _("You"),
+        "system": _("Hotline"),
+        "sending": _("Sending…"),
+        "failed": _("Not sent"),
+        "connected": _("Online"),
+        "offline": _("Reconnecting…"),
+        "new_message": _("New message"),
+        "claimed": _("Conversation claimed."),
+        "released": _("Returned to the queue."),
+        "wrapped": _("Conversation closed."),
+        "errors": error_messages(),
+        "lang_zh": _("Chinese"),
+        "lang_en": _("English"),
+    }

@@ -1,0 +1,1 @@
+"""The resident side: the phone-first page and the ``/chat`` namespace."""

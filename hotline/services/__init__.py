@@ -1,0 +1,1 @@
+"""Business rules. Each public function takes a Session and commits once."""

@@ -1,0 +1,138 @@
+"""Ending conversations: by the resident, or by the counsellor with a wrap-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hotline.errors import Conflict, NotFound, NotHolder
+from hotline.models import Conversation, ConversationState, Note, Outcome, WrapUp, utcnow
+
+NEEDS = ("supplies", "medicine", "medical", "care")
+
+
+@dataclass(frozen=True)
+class WrapUpInput:
+    """What a counsellor records when a conversation ends."""
+
+    outcome: Outcome
+    needs: tuple[str, ...]
+    follow_up: bool
+    summary: str
+
+
+@dataclass(frozen=True)
+class NoteView:
+    note_id: int
+    conversation_id: int
+    author_id: int
+    body: str
+    created_at: datetime
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "note_id": self.note_id,
+            "conversation_id": self.conversation_id,
+            "author_id": self.author_id,
+            "body": self.body,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+def end_by_resident(session: Session, conversation_id: int) -> int | None:
+    """Close a conversation at the resident's request; returns the holder, if any.
+
+    The holder still owes a wrap-up, so the conversation keeps its counsellor.
+    """
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        session.rollback()
+        raise NotFound("No such conversation.")
+    holder = conversation.counselor_id
+    if conversation.state is not ConversationState.CLOSED:
+        conversation.state = ConversationState.CLOSED
+        conversation.closed_at = utcnow()
+    session.commit()
+    return holder
+
+
+def close_with_wrap_up(
+    session: Session, conversation_id: int, counselor_id: int, wrap_up: WrapUpInput
+) -> None:
+    """Close a held conversation (if still active) and record the wrap-up once."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        session.rollback()
+        raise NotFound("No such conversation.")
+    if conversation.counselor_id != counselor_id:
+        session.rollback()
+        raise NotHolder()
+    session.execute(
+        update(Conversation)
+        .where(
+            Conversation.id == conversation_id,
+            Conversation.state != ConversationState.CLOSED,
+        )
+        .values(state=ConversationState.CLOSED, closed_at=utcnow())
+    )
+    session.add(
+        WrapUp(
+            conversation_id=conversation_id,
+            counselor_id=counselor_id,
+            outcome=wrap_up.outcome,
+            needs=list(wrap_up.needs),
+            follow_up=wrap_up.follow_up,
+            summary=wrap_up.summary,
+        )
+    )
+    try:
+        session.commit()
+    except IntegrityError as error:
+        session.rollback()
+        raise Conflict("This conversation already has a wrap-up.") from error
+
+
+def add_note(
+    session: Session, conversation_id: int, author_id: int, body: str
+) -> NoteView:
+    """Add a private note to a conversation the author holds."""
+    holder = session.scalar(
+        select(Conversation.counselor_id).where(Conversation.id == conversation_id)
+    )
+    if holder != author_id:
+        session.rollback()
+        raise NotHolder()
+    note = Note(
+        conversation_id=conversation_id,
+        author_id=author_id,
+        body=body,
+        created_at=utcnow(),
+    )
+    session.add(note)
+    session.commit()
+    return _note_view(note)
+
+
+def list_notes(session: Session, conversation_id: int) -> list[NoteView]:
+    """The notes of a conversation, oldest first."""
+    notes = session.scalars(
+        select(Note).where(Note.conversation_id == conversation_id).order_by(Note.id)
+    ).all()
+    views = [_note_view(note) for note in notes]
+    session.rollback()
+    return views
+
+
+def _note_view(note: Note) -> NoteView:
+    return NoteView(
+        note_id=note.id,
+        conversation_id=note.conversation_id,
+        author_id=note.author_id,
+        body=note.body,
+        created_at=note.created_at,
+    )

@@ -1,0 +1,253 @@
+"""The waiting queue and who holds which conversation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from hotline.errors import AlreadyClaimed, ConversationClosed, NotFound, NotHolder
+from hotline.models import (
+    Conversation,
+    ConversationState,
+    Message,
+    Sender,
+    WrapUp,
+    utcnow,
+)
+
+PREVIEW_CHARS = 120
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """A waiting conversation as the console lists it."""
+
+    conversation_id: int
+    lang: str
+    waiting_since: datetime
+    message_count: int
+    preview: str
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "conversation_id": self.conversation_id,
+            "kind": "chat",
+            "lang": self.lang,
+            "waiting_since": self.waiting_since.isoformat(),
+            "message_count": self.message_count,
+            "preview": self.preview,
+        }
+
+
+@dataclass(frozen=True)
+class ConversationStatus:
+    """What a resident is told about their conversation."""
+
+    conversation_id: int
+    state: ConversationState
+    position: int | None
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"state": str(self.state), "position": self.position}
+
+
+@dataclass(frozen=True)
+class HeldConversation:
+    """A conversation a counsellor holds (active, or closed awaiting wrap-up)."""
+
+    conversation_id: int
+    lang: str
+    state: ConversationState
+    claimed_at: datetime | None
+    last_seq: int
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "conversation_id": self.conversation_id,
+            "lang": self.lang,
+            "state": str(self.state),
+            "claimed_at": self.claimed_at.isoformat() if self.claimed_at else None,
+            "last_seq": self.last_seq,
+        }
+
+
+def _queue_order() -> tuple[Any, ...]:
+    return (Conversation.waiting_since, Conversation.id)
+
+
+def waiting_queue(session: Session) -> list[QueueItem]:
+    """Waiting conversations in service order, with a preview of the latest words."""
+    latest_resident_seq = (
+        select(func.max(Message.seq))
+        .where(
+            Message.conversation_id == Conversation.id,
+            Message.sender == Sender.RESIDENT,
+        )
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+    preview = (
+        select(Message.body)
+        .where(
+            Message.conversation_id == Conversation.id,
+            Message.seq == latest_resident_seq,
+        )
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(
+            Conversation.id,
+            Conversation.lang,
+            Conversation.waiting_since,
+            Conversation.last_seq,
+            preview,
+        )
+        .where(Conversation.state == ConversationState.WAITING)
+        .order_by(*_queue_order())
+    ).all()
+    session.rollback()
+    return [
+        QueueItem(
+            conversation_id=row[0],
+            lang=row[1],
+            waiting_since=row[2],
+            message_count=row[3],
+            preview=(row[4] or "")[:PREVIEW_CHARS],
+        )
+        for row in rows
+    ]
+
+
+def conversation_status(session: Session, conversation_id: int) -> ConversationStatus:
+    """The resident-facing state and, while waiting, the queue position."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        session.rollback()
+        raise NotFound("No such conversation.")
+    position = None
+    if conversation.state is ConversationState.WAITING:
+        ahead = session.scalar(
+            select(func.count())
+            .select_from(Conversation)
+            .where(
+                Conversation.state == ConversationState.WAITING,
+                (Conversation.waiting_since < conversation.waiting_since)
+                | (
+                    (Conversation.waiting_since == conversation.waiting_since)
+                    & (Conversation.id < conversation.id)
+                ),
+            )
+        )
+        position = int(ahead or 0) + 1
+    status = ConversationStatus(conversation.id, conversation.state, position)
+    session.rollback()
+    return status
+
+
+def claim_conversation(
+    session: Session, conversation_id: int, counselor_id: int
+) -> HeldConversation:
+    """Take a waiting conversation; exactly one of several racing claimers wins."""
+    now = utcnow()
+    result = session.execute(
+        update(Conversation)
+        .where(
+            Conversation.id == conversation_id,
+            Conversation.state == ConversationState.WAITING,
+        )
+        .values(
+            state=ConversationState.ACTIVE, counselor_id=counselor_id, claimed_at=now
+        )
+    )
+    if result.rowcount != 1:
+        conversation = session.get(Conversation, conversation_id)
+        session.rollback()
+        if conversation is None:
+            raise NotFound("No such conversation.")
+        if conversation.state is ConversationState.CLOSED:
+            raise ConversationClosed()
+        raise AlreadyClaimed()
+    session.commit()
+    return _held(session, conversation_id)
+
+
+def release_conversation(
+    session: Session, conversation_id: int, counselor_id: int
+) -> None:
+    """Return a held, active conversation to the queue at its original place."""
+    result = session.execute(
+        update(Conversation)
+        .where(
+            Conversation.id == conversation_id,
+            Conversation.state == ConversationState.ACTIVE,
+            Conversation.counselor_id == counselor_id,
+        )
+        .values(
+            state=ConversationState.WAITING, counselor_id=None, claimed_at=None
+        )
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        raise _not_held(session, conversation_id)
+    session.commit()
+
+
+def held_conversations(session: Session, counselor_id: int) -> list[HeldConversation]:
+    """Active conversations the counsellor holds, and closed ones awaiting wrap-up."""
+    conversations = session.scalars(
+        select(Conversation)
+        .outerjoin(WrapUp, WrapUp.conversation_id == Conversation.id)
+        .where(
+            Conversation.counselor_id == counselor_id,
+            (Conversation.state == ConversationState.ACTIVE)
+            | (
+                (Conversation.state == ConversationState.CLOSED)
+                & WrapUp.id.is_(None)
+            ),
+        )
+        .order_by(Conversation.claimed_at)
+    ).all()
+    held = [_held_view(conversation) for conversation in conversations]
+    session.rollback()
+    return held
+
+
+def require_holder(session: Session, conversation_id: int, counselor_id: int) -> None:
+    """Raise unless the counsellor holds the conversation (active or closed)."""
+    holder = session.scalar(
+        select(Conversation.counselor_id).where(Conversation.id == conversation_id)
+    )
+    session.rollback()
+    if holder != counselor_id:
+        raise _not_held(session, conversation_id)
+
+
+def _held(session: Session, conversation_id: int) -> HeldConversation:
+    conversation = session.get(Conversation, conversation_id)
+    assert conversation is not None
+    view = _held_view(conversation)
+    session.rollback()
+    return view
+
+
+def _held_view(conversation: Conversation) -> HeldConversation:
+    return HeldConversation(
+        conversation_id=conversation.id,
+        lang=conversation.lang,
+        state=conversation.state,
+        claimed_at=conversation.claimed_at,
+        last_seq=conversation.last_seq,
+    )
+
+
+def _not_held(session: Session, conversation_id: int) -> Exception:
+    exists = session.scalar(
+        select(Conversation.id).where(Conversation.id == conversation_id)
+    )
+    session.rollback()
+    return NotHolder() if exists is not None else NotFound("No such conversation.")

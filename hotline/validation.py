@@ -1,0 +1,92 @@
+"""Checks for untrusted input from forms, JSON bodies and socket events."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+
+from hotline.errors import InvalidInput
+
+MAX_BODY_CHARS = 4000
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# Control characters other than newline and tab carry no meaning in a chat
+# message and can break terminals and logs that later show it.
+_CONTROL = {chr(c) for c in range(32) if chr(c) not in "\n\t"} | {"\x7f"}
+
+
+def require_object(payload: Any) -> dict[str, Any]:
+    """The payload as a dict, or InvalidInput."""
+    if not isinstance(payload, dict):
+        raise InvalidInput("Expected a JSON object.")
+    return payload
+
+
+def text_field(
+    payload: dict[str, Any],
+    name: str,
+    *,
+    max_chars: int = MAX_BODY_CHARS,
+    required: bool = True,
+) -> str:
+    """A cleaned text field: a string, stripped, non-empty if required, bounded."""
+    value = payload.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"'{name}' must be a string.", field=name)
+    cleaned = "".join(ch for ch in value if ch not in _CONTROL)
+    cleaned = unicodedata.normalize("NFC", cleaned).strip()
+    if required and not cleaned:
+        raise InvalidInput(f"'{name}' must not be empty.", field=name)
+    if len(cleaned) > max_chars:
+        raise InvalidInput(
+            f"'{name}' is longer than {max_chars} characters.",
+            field=name,
+            max_chars=max_chars,
+        )
+    return cleaned
+
+
+def client_id_field(payload: dict[str, Any]) -> str:
+    """The client-generated message id (a UUID or similar token)."""
+    value = payload.get("client_id")
+    if not isinstance(value, str) or not _CLIENT_ID.match(value):
+        raise InvalidInput(
+            "'client_id' must be 8-64 letters, digits, '-' or '_'.", field="client_id"
+        )
+    return value
+
+
+def int_field(
+    payload: dict[str, Any], name: str, *, minimum: int = 0, required: bool = True
+) -> int:
+    """A non-negative integer field (booleans are refused)."""
+    value = payload.get(name)
+    if value is None and not required:
+        return minimum
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidInput(f"'{name}' must be an integer >= {minimum}.", field=name)
+    return value
+
+
+def choice_field(
+    payload: dict[str, Any], name: str, choices: Iterable[str], *, default: str | None
+) -> str:
+    """One of ``choices``; ``default`` when absent (None makes it required)."""
+    value = payload.get(name, default)
+    options = list(choices)
+    if value not in options:
+        raise InvalidInput(
+            f"'{name}' must be one of {', '.join(options)}.", field=name
+        )
+    return value
+
+
+def bool_field(payload: dict[str, Any], name: str, *, default: bool = False) -> bool:
+    """A strict boolean field."""
+    value = payload.get(name, default)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"'{name}' must be true or false.", field=name)
+    return value

@@ -1,0 +1,82 @@
+// Messages the user wrote that the server has not acknowledged yet.
+// Kept in localStorage so a reload or a crash of the tab loses nothing; each
+// item keeps its client_id, so a resend is recognised by the server and
+// stored once.
+
+export function newClientId() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// Error codes after which resending cannot help.
+const FINAL_ERRORS = new Set([
+  "invalid_input", "conversation_closed", "not_holder", "not_found", "unauthorized",
+]);
+
+export class Outbox {
+  constructor(storageKey, send) {
+    this.storageKey = storageKey;
+    this.send = send; // async (item) => ack
+    this.items = this.load();
+    this.flushing = false;
+  }
+
+  load() {
+    try {
+      const items = JSON.parse(localStorage.getItem(this.storageKey) || "[]");
+      return Array.isArray(items) ? items : [];
+    } catch {
+      return [];
+    }
+  }
+
+  save() {
+    localStorage.setItem(this.storageKey, JSON.stringify(this.items));
+  }
+
+  add(fields) {
+    const item = { client_id: newClientId(), ...fields };
+    this.items.push(item);
+    this.save();
+    return item;
+  }
+
+  pending(filter = () => true) {
+    return this.items.filter(filter);
+  }
+
+  drop(clientId) {
+    this.items = this.items.filter((item) => item.client_id !== clientId);
+    this.save();
+  }
+
+  // Send in order, one at a time; stop at the first network failure and
+  // leave the rest for the next flush (on reconnect).
+  async flush({ onAck, onFinalError }) {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.items.length) {
+        const item = this.items[0];
+        let ack;
+        try {
+          ack = await this.send(item);
+        } catch {
+          return; // timeout or disconnected: retry on the next flush
+        }
+        if (ack && ack.ok) {
+          this.drop(item.client_id);
+          onAck(item, ack);
+        } else if (ack && FINAL_ERRORS.has(ack.error?.code)) {
+          this.drop(item.client_id);
+          onFinalError(item, ack.error);
+        } else {
+          return; // rate limited or server trouble: retry later
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+}

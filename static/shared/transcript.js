@@ -1,0 +1,81 @@
+// A conversation's messages, ordered by seq and rendered as text only.
+
+export class Transcript {
+  constructor(listElement, labels) {
+    this.list = listElement;
+    this.labels = labels; // {resident, counselor, system, sending, failed}
+    this.bySeq = new Map();
+    this.lastSeq = 0;
+  }
+
+  clear() {
+    this.bySeq.clear();
+    this.lastSeq = 0;
+    this.list.replaceChildren();
+  }
+
+  // Adds a stored message once; returns true if it was new.
+  add(message) {
+    if (this.bySeq.has(message.seq)) return false;
+    this.bySeq.set(message.seq, message);
+    this.lastSeq = Math.max(this.lastSeq, message.seq);
+    const pendingNode = message.client_id
+      ? this.list.querySelector(`[data-client-id="${CSS.escape(message.client_id)}"]`)
+      : null;
+    const node = this.render(message, false);
+    if (pendingNode) pendingNode.remove();
+    const later = [...this.list.querySelectorAll("[data-seq]")].find(
+      (el) => Number(el.dataset.seq) > message.seq,
+    );
+    const firstPending = this.list.querySelector("[data-client-id]:not([data-seq])");
+    this.list.insertBefore(node, later || firstPending || null);
+    node.scrollIntoView({ block: "end" });
+    return true;
+  }
+
+  showPending(item, sender) {
+    if (this.list.querySelector(`[data-client-id="${CSS.escape(item.client_id)}"]`)) return;
+    const node = this.render({ sender, body: item.body, client_id: item.client_id }, true);
+    this.list.append(node);
+    node.scrollIntoView({ block: "end" });
+  }
+
+  markFailed(clientId) {
+    const node = this.list.querySelector(`[data-client-id="${CSS.escape(clientId)}"]`);
+    if (!node) return;
+    node.classList.add("failed");
+    node.querySelector(".meta").textContent = this.labels.failed;
+  }
+
+  render(message, pending) {
+    const item = document.createElement("li");
+    item.className = `msg from-${message.sender}${pending ? " pending" : ""}`;
+    if (message.seq !== undefined) item.dataset.seq = message.seq;
+    if (message.client_id) item.dataset.clientId = message.client_id;
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = this.labels[message.sender] || message.sender;
+    const body = document.createElement("p");
+    body.className = "body";
+    body.textContent = message.body; // never innerHTML: bodies are untrusted
+    const meta = document.createElement("span");
+    meta.className = "meta";
+    meta.textContent = pending
+      ? this.labels.sending
+      : new Date(message.sent_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    item.append(who, body, meta);
+    return item;
+  }
+}
+
+export function readStrings() {
+  return JSON.parse(document.getElementById("strings").textContent);
+}
+
+export function format(template, values) {
+  return template.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
+}
+
+export function errorText(strings, error) {
+  return strings.errors[error?.code] || error?.message || strings.errors.internal_error;
+}

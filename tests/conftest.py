@@ -1,0 +1,149 @@
+"""Fixtures mirroring the app factory: app, client, runner, auth, socket clients."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_socketio import SocketIOTestClient
+
+from hotline import create_app
+from hotline.extensions import db, socketio
+from hotline.migrate import upgrade
+from hotline.models import Role
+from hotline.services.accounts import create_user
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "hotline.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def app(tmp_path: Path, migrated_template: Path) -> Iterator[Flask]:
+    database = tmp_path / "hotline.sqlite3"
+    shutil.copy(migrated_template, database)
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": f"sqlite:///{database}",
+            "SECRET_KEY": "test-secret",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    yield app
+    db.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Any]:
+    """A database session for arranging and checking state directly."""
+    with app.app_context():
+        session = db.new_session()
+        yield session
+        session.close()
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., int]:
+    def make(username: str = "ana", role: Role = Role.COUNSELOR) -> int:
+        with app.app_context():
+            session = db.new_session()
+            try:
+                return create_user(session, username, PASSWORD, role)
+            finally:
+                session.close()
+
+    return make
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def login(self, username: str = "ana", password: str = PASSWORD) -> Any:
+        return self.client.post(
+            "/api/auth/login", json={"username": username, "password": password}
+        )
+
+    def logout(self) -> Any:
+        return self.client.post("/api/auth/logout", json={})
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture
+def start_chat(app: Flask) -> Callable[..., dict[str, Any]]:
+    """Start a resident conversation over HTTP; returns id and token."""
+
+    def start(lang: str = "zh") -> dict[str, Any]:
+        response = app.test_client().post("/api/chat", json={"lang": lang})
+        assert response.status_code == 201, response.json
+        return response.json
+
+    return start
+
+
+@pytest.fixture
+def resident_socket(app: Flask) -> Callable[[str], SocketIOTestClient]:
+    """Connect a resident to ``/chat`` with a resume token."""
+
+    def connect(token: str) -> SocketIOTestClient:
+        return socketio.test_client(app, namespace="/chat", auth={"token": token})
+
+    return connect
+
+
+@pytest.fixture
+def counselor_socket(
+    app: Flask, make_user: Callable[..., int]
+) -> Callable[..., SocketIOTestClient]:
+    """Sign a staff member in over HTTP, then connect to ``/console``."""
+
+    def connect(
+        username: str = "ana", role: Role = Role.COUNSELOR
+    ) -> SocketIOTestClient:
+        make_user(username, role)
+        http = app.test_client()
+        response = http.post(
+            "/api/auth/login", json={"username": username, "password": PASSWORD}
+        )
+        assert response.status_code == 200, response.json
+        return socketio.test_client(
+            app, namespace="/console", flask_test_client=http
+        )
+
+    return connect
+
+
+def events(client: SocketIOTestClient, name: str, namespace: str) -> list[Any]:
+    """The payloads of received events called ``name``."""
+    return [
+        event["args"][0]
+        for event in client.get_received(namespace)
+        if event["name"] == name
+    ]
