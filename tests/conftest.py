@@ -57,12 +57,22 @@ def runner(app: Flask) -> Any:
 
 
 @pytest.fixture
-def session(app: Flask) -> Iterator[Any]:
-    """A database session for arranging and checking state directly."""
-    with app.app_context():
-        session = db.new_session()
-        yield session
-        session.close()
+def scalar(app: Flask) -> Callable[[Any], Any]:
+    """Run one read in a short session of its own.
+
+    On SQLite every transaction takes the write lock, so a test must never
+    keep a session open across socket events.
+    """
+
+    def read(statement: Any) -> Any:
+        with app.app_context():
+            session = db.new_session()
+            try:
+                return session.scalar(statement)
+            finally:
+                session.close()
+
+    return read
 
 
 @pytest.fixture
@@ -142,8 +152,10 @@ def counselor_socket(
 
 def events(client: SocketIOTestClient, name: str, namespace: str) -> list[Any]:
     """The payloads of received events called ``name``."""
+    received = client.get_received(namespace)
+    # The test client unwraps single-argument events.
     return [
-        event["args"][0]
-        for event in client.get_received(namespace)
+        event["args"][0] if isinstance(event["args"], list) else event["args"]
+        for event in received
         if event["name"] == name
     ]

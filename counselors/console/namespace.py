@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import current_app
 from flask_login import current_user
-from flask_socketio import Namespace, emit, join_room
+from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
 
 from hotline.errors import InvalidInput, RateLimited, Unauthorized
 from hotline.extensions import db

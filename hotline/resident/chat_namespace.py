@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from flask_socketio import Namespace, emit, join_room
+from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
 
 from hotline.errors import HotlineError, RateLimited
 from hotline.extensions import db
