@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import sys
 
 import click
@@ -28,24 +27,23 @@ def serve(host: str, port: int) -> None:
     """Serve the web app and Socket.IO on HOST:PORT."""
     from hotline.extensions import db as database
     from hotline.extensions import socketio
-    from hotline.services.accounts import create_user, has_users
+    from hotline.services.accounts import create_first_admin
 
     app = _app()
     with app.app_context():
         session = database.new_session()
         try:
-            if not has_users(session):
-                password = secrets.token_urlsafe(12)
-                create_user(session, "admin", password, Role.ADMIN)
-                click.echo(
-                    "\nCreated the first account. Sign in at "
-                    f"http://{host}:{port}/console/login\n"
-                    f"    username: admin\n    password: {password}\n"
-                    "This password is shown once. Add counsellors with:\n"
-                    "    .venv/bin/hotline users create NAME --role counselor\n"
-                )
+            password = create_first_admin(session)
         finally:
             session.close()
+    if password is not None:
+        click.echo(
+            "\nCreated the first account. Sign in at "
+            f"http://{host}:{port}/console/login\n"
+            f"    username: admin\n    password: {password}\n"
+            "This password is shown once. Add counsellors with:\n"
+            "    .venv/bin/hotline users create NAME --role counselor\n"
+        )
     click.echo(f"Hotline is serving on http://{host}:{port}/ (Ctrl+C stops it)")
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True)
 

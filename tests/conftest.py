@@ -30,18 +30,22 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def app(tmp_path: Path, migrated_template: Path) -> Iterator[Flask]:
+def app_config(tmp_path: Path, migrated_template: Path) -> dict[str, Any]:
+    """Config for a test app on its own copy of the migrated database."""
     database = tmp_path / "hotline.sqlite3"
     shutil.copy(migrated_template, database)
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": f"sqlite:///{database}",
-            "SECRET_KEY": "test-secret",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-        }
-    )
+    return {
+        "TESTING": True,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+    }
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    app = create_app(app_config)
     yield app
     db.dispose()
 
@@ -151,11 +155,17 @@ def counselor_socket(
 
 
 def events(client: SocketIOTestClient, name: str, namespace: str) -> list[Any]:
-    """The payloads of received events called ``name``."""
-    received = client.get_received(namespace)
+    """Payloads of every ``name`` event the client has received so far.
+
+    The test client hands each event out once; we keep a log per client and
+    namespace so that tests can look more than once.
+    """
+    logs = client.__dict__.setdefault("_received_log", {})
+    log = logs.setdefault(namespace, [])
+    log.extend(client.get_received(namespace))
     # The test client unwraps single-argument events.
     return [
         event["args"][0] if isinstance(event["args"], list) else event["args"]
-        for event in received
+        for event in log
         if event["name"] == name
     ]

@@ -103,19 +103,14 @@ def test_body_of_exactly_4000_characters_is_accepted(start_chat, resident_socket
 
 
 @pytest.mark.parametrize(
-    "payload", [None, {}, {"after_seq": -1}, {"after_seq": "3"}, {"after_seq": True}]
+    "payload", [None, [], {}, {"after_seq": -1}, {"after_seq": "3"}, {"after_seq": True}]
 )
 def test_bad_sync_gets_an_error_ack(start_chat, resident_socket, payload):
     client = resident_socket(start_chat()["token"])
     ack = client.emit("sync", payload, namespace=NS, callback=True)
-    assert ack == {
-        "ok": False,
-        "error": {
-            "code": "invalid_input",
-            "message": "'after_seq' must be an integer >= 0.",
-            "details": {"field": "after_seq"},
-        },
-    } or (payload is None and ack["error"]["code"] == "invalid_input")
+    assert ack["ok"] is False
+    assert ack["error"]["code"] == "invalid_input"
+    assert client.is_connected(NS)
 
 
 def test_resident_cannot_reach_another_conversation(start_chat, resident_socket):

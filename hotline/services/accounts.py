@@ -77,11 +77,16 @@ def load_staff(session: Session, user_id: int) -> StaffMember | None:
     return member
 
 
-def has_users(session: Session) -> bool:
-    """Whether any account exists yet (first-run bootstrap)."""
+def create_first_admin(session: Session) -> str | None:
+    """On an empty database, create ``admin`` with a random password and return
+    the password (to be shown once); otherwise return None."""
     count = session.scalar(select(func.count()).select_from(User))
     session.rollback()
-    return bool(count)
+    if count:
+        return None
+    password = secrets.token_urlsafe(12)
+    create_user(session, "admin", password, Role.ADMIN)
+    return password
 
 
 def staff_member(user: User) -> StaffMember:
