@@ -18,12 +18,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
     instance_path = Path(app.instance_path)
     app.config.from_mapping(load_config(instance_path))
-    app.config.update(
-        MESSAGE_BURST=10,
-        MESSAGE_RATE=1.0,
-        RATELIMIT_STORAGE_URI="memory://",
-        RATELIMIT_HEADERS_ENABLED=True,
-    )
     if test_config is not None:
         app.config.update(test_config)
 
@@ -46,7 +40,7 @@ def _init_extensions(app: Flask) -> None:
     i18n.init_app(app)
     socketio.init_app(
         app,
-        async_mode=app.config.get("SOCKETIO_ASYNC_MODE", "threading"),
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=app.config["MESSAGE_QUEUE"],
         # Same-origin only: a foreign page must not open a staff socket with
         # the counsellor's cookie.

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
-import click
+if os.environ.get("HOTLINE_ASYNC_MODE") == "gevent":  # pragma: no cover
+    # gevent must patch the standard library before anything imports it.
+    from gevent import monkey
 
-from hotline.models import Role
+    monkey.patch_all()
+
+import click  # noqa: E402
+
+from hotline.models import Role  # noqa: E402
 
 
 def _app():  # type: ignore[no-untyped-def]

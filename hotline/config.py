@@ -32,6 +32,11 @@ def _int_env(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def _float_env(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
 def load_config(instance_path: Path) -> dict[str, object]:
     """Build the app configuration from ``HOTLINE_*`` environment variables."""
     database_url = os.environ.get("HOTLINE_DATABASE_URL") or (
@@ -45,6 +50,7 @@ def load_config(instance_path: Path) -> dict[str, object]:
         "SECRET_KEY": secret_key,
         "DATABASE_URL": database_url,
         "MESSAGE_QUEUE": os.environ.get("HOTLINE_MESSAGE_QUEUE") or None,
+        "SOCKETIO_ASYNC_MODE": os.environ.get("HOTLINE_ASYNC_MODE", "threading"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure_cookies,
@@ -53,6 +59,15 @@ def load_config(instance_path: Path) -> dict[str, object]:
         "PERMANENT_SESSION_LIFETIME": _int_env("HOTLINE_STAFF_SESSION_HOURS", 12) * 3600,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "MAX_MESSAGE_CHARS": 4000,
+        # Per-connection message rate: bursts of MESSAGE_BURST, then
+        # MESSAGE_RATE a second.
+        "MESSAGE_BURST": _int_env("HOTLINE_MESSAGE_BURST", 10),
+        "MESSAGE_RATE": _float_env("HOTLINE_MESSAGE_RATE", 1.0),
+        "RATELIMIT_ENABLED": os.environ.get("HOTLINE_RATELIMIT_ENABLED", "1") != "0",
+        "RATELIMIT_STORAGE_URI": os.environ.get(
+            "HOTLINE_RATELIMIT_STORAGE", "memory://"
+        ),
+        "RATELIMIT_HEADERS_ENABLED": True,
         "QUICK_EXIT_URL": os.environ.get(
             "HOTLINE_QUICK_EXIT_URL", "https://www.weather.com.cn/"
         ),
