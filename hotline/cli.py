@@ -11,12 +11,13 @@ if os.environ.get("HOTLINE_ASYNC_MODE") == "gevent":  # pragma: no cover
 
     monkey.patch_all()
 
-import click  # noqa: E402
+import click
+from flask import Flask
 
-from hotline.models import Role  # noqa: E402
+from hotline.models import Role
 
 
-def _app():  # type: ignore[no-untyped-def]
+def _app() -> Flask:
     from hotline import create_app
 
     return create_app()
@@ -51,6 +52,11 @@ def serve(host: str, port: int) -> None:
             "This password is shown once. Add counsellors with:\n"
             "    .venv/bin/hotline users create NAME --role counselor\n"
         )
+    else:
+        click.echo(
+            f"Staff sign in at http://{host}:{port}/console/login "
+            "(add accounts with: .venv/bin/hotline users create NAME --role ROLE)"
+        )
     click.echo(f"Hotline is serving on http://{host}:{port}/ (Ctrl+C stops it)")
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True)
 
@@ -77,9 +83,7 @@ def users() -> None:
 
 @users.command("create")
 @click.argument("username")
-@click.option(
-    "--role", type=click.Choice([role.value for role in Role]), required=True
-)
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
 def create_user_command(username: str, role: str) -> None:
     """Create a staff account; the password is read from stdin or prompted."""
     from hotline.errors import HotlineError

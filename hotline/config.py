@@ -56,7 +56,8 @@ def load_config(instance_path: Path) -> dict[str, object]:
         "SESSION_COOKIE_SECURE": secure_cookies,
         "REMEMBER_COOKIE_SECURE": secure_cookies,
         "REMEMBER_COOKIE_HTTPONLY": True,
-        "PERMANENT_SESSION_LIFETIME": _int_env("HOTLINE_STAFF_SESSION_HOURS", 12) * 3600,
+        "PERMANENT_SESSION_LIFETIME": _int_env("HOTLINE_STAFF_SESSION_HOURS", 12)
+        * 3600,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "MAX_MESSAGE_CHARS": 4000,
         # Per-connection message rate: bursts of MESSAGE_BURST, then

@@ -60,7 +60,10 @@ def error_messages() -> dict[str, str]:
 def resident_strings() -> dict[str, object]:
     """Everything ``static/resident/chat.js`` shows."""
     return {
-        "waiting": _("You are number {position} in the queue. A counsellor will be with you soon."),
+        "waiting": _(
+            "You are number {position} in the queue. "
+            "A counsellor will be with you soon."
+        ),
         "waiting_no_position": _("Waiting for a counsellor…"),
         "active": _("A counsellor has joined. You can talk now."),
         "closed": _("This conversation has ended."),
@@ -70,7 +73,9 @@ def resident_strings() -> dict[str, object]:
         "sending": _("Sending…"),
         "failed": _("Not sent"),
         "offline": _("Reconnecting… your messages are kept and will be sent."),
-        "token_lost": _("We could not find your earlier conversation. You can start a new one."),
+        "token_lost": _(
+            "We could not find your earlier conversation. You can start a new one."
+        ),
         "confirm_end": _("End this chat? You can start a new one at any time."),
         "start_failed": _("Could not start a chat. Please try again."),
         "errors": error_messages(),

@@ -49,7 +49,10 @@ def deliver_message(message: MessageView, holder_id: int | None) -> None:
     )
     if holder_id is not None:
         socketio.emit(
-            "message", payload, to=counselor_room(holder_id), namespace=CONSOLE_NAMESPACE
+            "message",
+            payload,
+            to=counselor_room(holder_id),
+            namespace=CONSOLE_NAMESPACE,
         )
 
 
@@ -85,5 +88,8 @@ def publish_queue(session: Session) -> None:
 def publish_held(holder_id: int, payload: dict[str, Any]) -> None:
     """Tell every console tab of a counsellor that one of their chats changed."""
     socketio.emit(
-        "conversation", payload, to=counselor_room(holder_id), namespace=CONSOLE_NAMESPACE
+        "conversation",
+        payload,
+        to=counselor_room(holder_id),
+        namespace=CONSOLE_NAMESPACE,
     )

@@ -78,9 +78,7 @@ def choice_field(
     value = payload.get(name, default)
     options = list(choices)
     if value not in options:
-        raise InvalidInput(
-            f"'{name}' must be one of {', '.join(options)}.", field=name
-        )
+        raise InvalidInput(f"'{name}' must be one of {', '.join(options)}.", field=name)
     return value
 
 

@@ -147,9 +147,7 @@ def counselor_socket(
             "/api/auth/login", json={"username": username, "password": PASSWORD}
         )
         assert response.status_code == 200, response.json
-        return socketio.test_client(
-            app, namespace="/console", flask_test_client=http
-        )
+        return socketio.test_client(app, namespace="/console", flask_test_client=http)
 
     return connect
 

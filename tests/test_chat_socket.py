@@ -28,7 +28,9 @@ def test_connect_with_token_reports_waiting_position(start_chat, resident_socket
     assert first["conversation_id"] != second["conversation_id"]
 
 
-@pytest.mark.parametrize("auth", [None, {}, {"token": "forged-token-" * 3}, {"token": 7}])
+@pytest.mark.parametrize(
+    "auth", [None, {}, {"token": "forged-token-" * 3}, {"token": 7}]
+)
 def test_connect_refused_without_valid_token(app, auth):
     from hotline.extensions import socketio
 
@@ -103,7 +105,8 @@ def test_body_of_exactly_4000_characters_is_accepted(start_chat, resident_socket
 
 
 @pytest.mark.parametrize(
-    "payload", [None, [], {}, {"after_seq": -1}, {"after_seq": "3"}, {"after_seq": True}]
+    "payload",
+    [None, [], {}, {"after_seq": -1}, {"after_seq": "3"}, {"after_seq": True}],
 )
 def test_bad_sync_gets_an_error_ack(start_chat, resident_socket, payload):
     client = resident_socket(start_chat()["token"])
@@ -148,3 +151,16 @@ def test_message_rate_is_limited_per_connection(app, start_chat, resident_socket
     acks = [send(client, f"m{i}", f"msg-rate-{i}") for i in range(4)]
     assert [ack["ok"] for ack in acks] == [True, True, True, False]
     assert acks[-1]["error"]["code"] == "rate_limited"
+
+
+def test_socket_events_return_their_database_connections(
+    app, start_chat, resident_socket
+):
+    from hotline.extensions import db
+
+    client = resident_socket(start_chat()["token"])
+    for index in range(5):
+        send(client, f"message {index}", f"msg-pool-{index}")
+        client.emit("sync", {"after_seq": 0}, namespace=NS, callback=True)
+    send(client, "", "msg-pool-bad")  # an error path too
+    assert db.engine.pool.checkedout() == 0

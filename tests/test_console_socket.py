@@ -96,9 +96,7 @@ def test_full_conversation_round_trip(
     assert pushed[-1]["body"] == "我在这里陪你"
     assert pushed[-1]["sender"] == "counselor"
 
-    resident.emit(
-        "message", {"client_id": "res-0002", "body": "谢谢"}, namespace=CHAT
-    )
+    resident.emit("message", {"client_id": "res-0002", "body": "谢谢"}, namespace=CHAT)
     assert events(console, "message", NS)[-1]["body"] == "谢谢"
 
     note = console.emit(
@@ -112,7 +110,10 @@ def test_full_conversation_round_trip(
     assert [n["body"] for n in notes["notes"]] == ["Lives alone, diabetic."]
 
     closed = console.emit(
-        "close", {"conversation_id": cid, "wrap_up": WRAP_UP}, namespace=NS, callback=True
+        "close",
+        {"conversation_id": cid, "wrap_up": WRAP_UP},
+        namespace=NS,
+        callback=True,
     )
     assert closed == {"ok": True}
     assert events(resident, "status", CHAT)[-1]["state"] == "closed"
@@ -126,7 +127,9 @@ def test_full_conversation_round_trip(
         "not_holder",
     }
     late = resident.emit(
-        "message", {"client_id": "res-0003", "body": "hello?"}, namespace=CHAT,
+        "message",
+        {"client_id": "res-0003", "body": "hello?"},
+        namespace=CHAT,
         callback=True,
     )
     assert late["error"]["code"] == "conversation_closed"
@@ -194,9 +197,9 @@ def test_release_returns_the_chat_to_the_queue(
     ack = console.emit("release", {"conversation_id": cid}, namespace=NS, callback=True)
     assert ack == {"ok": True}
     assert events(resident, "status", CHAT)[-1] == {"state": "waiting", "position": 1}
-    assert [i["conversation_id"] for i in events(console, "queue", NS)[-1]["items"]] == [
-        cid
-    ]
+    assert [
+        i["conversation_id"] for i in events(console, "queue", NS)[-1]["items"]
+    ] == [cid]
     # Someone else can now take it.
     assert claim(counselor_socket("second"), cid)["ok"] is True
 
@@ -218,11 +221,17 @@ def test_resident_leaving_leaves_the_wrap_up_owed(
     held = events(reconnected, "held", NS)[-1]["items"]
     assert [(h["conversation_id"], h["state"]) for h in held] == [(cid, "closed")]
     ack = console.emit(
-        "close", {"conversation_id": cid, "wrap_up": WRAP_UP}, namespace=NS, callback=True
+        "close",
+        {"conversation_id": cid, "wrap_up": WRAP_UP},
+        namespace=NS,
+        callback=True,
     )
     assert ack == {"ok": True}
     again = console.emit(
-        "close", {"conversation_id": cid, "wrap_up": WRAP_UP}, namespace=NS, callback=True
+        "close",
+        {"conversation_id": cid, "wrap_up": WRAP_UP},
+        namespace=NS,
+        callback=True,
     )
     assert again["error"]["code"] == "conflict"
 
@@ -235,12 +244,18 @@ def test_resident_leaving_leaves_the_wrap_up_owed(
         ("claim", {"conversation_id": 0}),
         ("claim", {}),
         ("message", {"conversation_id": 1, "client_id": "cou-0001"}),
-        ("message", {"conversation_id": 1, "client_id": "cou-0001", "body": "x" * 4001}),
+        (
+            "message",
+            {"conversation_id": 1, "client_id": "cou-0001", "body": "x" * 4001},
+        ),
         ("sync", {"conversation_id": 1}),
         ("note", {"conversation_id": 1, "body": ""}),
         ("close", {"conversation_id": 1}),
         ("close", {"conversation_id": 1, "wrap_up": {"outcome": "fine"}}),
-        ("close", {"conversation_id": 1, "wrap_up": {"outcome": "other", "needs": "x"}}),
+        (
+            "close",
+            {"conversation_id": 1, "wrap_up": {"outcome": "other", "needs": "x"}},
+        ),
         (
             "close",
             {"conversation_id": 1, "wrap_up": {"outcome": "other", "follow_up": "yes"}},
@@ -275,7 +290,9 @@ def test_deactivated_counselor_loses_access_at_next_event(
     console = counselor_socket()
     with app.app_context():
         session = db.new_session()
-        session.execute(update(User).where(User.username == "ana").values(is_active=False))
+        session.execute(
+            update(User).where(User.username == "ana").values(is_active=False)
+        )
         session.commit()
         session.close()
     assert claim(console, cid)["error"]["code"] == "unauthorized"

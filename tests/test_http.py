@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from hotline import create_app
 from hotline.models import Conversation
 from hotline.services.conversations import hash_token
-from hotline import create_app
 from tests.conftest import PASSWORD, AuthActions
 
 
@@ -26,7 +26,11 @@ def test_start_chat_returns_id_and_token_and_stores_only_a_hash(client, scalar):
     ("kwargs", "status", "code"),
     [
         ({"data": "lang=zh"}, 400, "invalid_input"),
-        ({"data": "{not json", "content_type": "application/json"}, 400, "invalid_input"),
+        (
+            {"data": "{not json", "content_type": "application/json"},
+            400,
+            "invalid_input",
+        ),
         ({"json": ["zh"]}, 400, "invalid_input"),
         ({"json": {"lang": "fr"}}, 400, "invalid_input"),
         ({"json": {"lang": 5}}, 400, "invalid_input"),
@@ -84,7 +88,9 @@ def test_login_form_needs_a_csrf_token(app, client, make_user):
     )
     assert refused.status_code == 400
     page = client.get("/console/login")
-    token = page.data.split(b'name="csrf_token" type="hidden" value="')[1].split(b'"')[0]
+    token = page.data.split(b'name="csrf_token" type="hidden" value="')[1].split(b'"')[
+        0
+    ]
     accepted = client.post(
         "/console/login",
         data={"username": "ana", "password": PASSWORD, "csrf_token": token.decode()},

@@ -101,7 +101,13 @@ def test_claim_release_and_holder_rules(new_session, make_user):
     with pytest.raises(AlreadyClaimed):
         queue.claim_conversation(session, conversation_id, ben)
     with pytest.raises(NotHolder):
-        post(session, conversation_id, "ben-0001", sender=Sender.COUNSELOR, counselor_id=ben)
+        post(
+            session,
+            conversation_id,
+            "ben-0001",
+            sender=Sender.COUNSELOR,
+            counselor_id=ben,
+        )
     with pytest.raises(NotHolder):
         queue.release_conversation(session, conversation_id, ben)
     queue.release_conversation(session, conversation_id, ana)
@@ -135,7 +141,9 @@ def test_wrap_up_once_and_closed_conversations_stay_closed(new_session, make_use
 
 def test_accounts(new_session):
     session = new_session()
-    user_id = accounts.create_user(session, "ana.li", "a long password", Role.SUPERVISOR)
+    user_id = accounts.create_user(
+        session, "ana.li", "a long password", Role.SUPERVISOR
+    )
     member = accounts.authenticate(session, "ana.li", "a long password")
     assert (member.user_id, member.role) == (user_id, Role.SUPERVISOR)
     with pytest.raises(Unauthorized):

@@ -39,9 +39,7 @@ def create_user(session: Session, username: str, password: str, role: Role) -> i
     if not _USERNAME.match(username):
         raise InvalidInput("Usernames are 3-64 letters, digits, '.', '_' or '-'.")
     if len(password) < MIN_PASSWORD_CHARS:
-        raise InvalidInput(
-            f"Passwords need at least {MIN_PASSWORD_CHARS} characters."
-        )
+        raise InvalidInput(f"Passwords need at least {MIN_PASSWORD_CHARS} characters.")
     user = User(username=username, password_hash=_hasher.hash(password), role=role)
     session.add(user)
     try:

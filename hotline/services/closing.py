@@ -11,7 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline.errors import Conflict, NotFound, NotHolder
-from hotline.models import Conversation, ConversationState, Note, Outcome, WrapUp, utcnow
+from hotline.models import (
+    Conversation,
+    ConversationState,
+    Note,
+    Outcome,
+    WrapUp,
+    utcnow,
+)
 
 NEEDS = ("supplies", "medicine", "medical", "care")
 

@@ -127,9 +127,7 @@ def post_message(
         update(Conversation)
         .where(allowed)
         .values(last_seq=Conversation.last_seq + 1)
-        .returning(
-            Conversation.last_seq, Conversation.state, Conversation.counselor_id
-        )
+        .returning(Conversation.last_seq, Conversation.state, Conversation.counselor_id)
     ).one_or_none()
     if row is None:
         session.rollback()

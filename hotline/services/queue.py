@@ -187,9 +187,7 @@ def release_conversation(
             Conversation.state == ConversationState.ACTIVE,
             Conversation.counselor_id == counselor_id,
         )
-        .values(
-            state=ConversationState.WAITING, counselor_id=None, claimed_at=None
-        )
+        .values(state=ConversationState.WAITING, counselor_id=None, claimed_at=None)
     )
     if result.rowcount != 1:
         session.rollback()
@@ -205,10 +203,7 @@ def held_conversations(session: Session, counselor_id: int) -> list[HeldConversa
         .where(
             Conversation.counselor_id == counselor_id,
             (Conversation.state == ConversationState.ACTIVE)
-            | (
-                (Conversation.state == ConversationState.CLOSED)
-                & WrapUp.id.is_(None)
-            ),
+            | ((Conversation.state == ConversationState.CLOSED) & WrapUp.id.is_(None)),
         )
         .order_by(Conversation.claimed_at)
     ).all()
