@@ -12,11 +12,14 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
+    MetaData,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -46,11 +49,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def _enum(enum_class: type[enum.StrEnum]) -> Enum:
+def _enum(enum_class: type[enum.StrEnum], name: str | None = None) -> Enum:
     # Store the values (not the member names) as plain strings with a CHECK,
-    # so the database stays readable and portable.
+    # so the database stays readable and portable. ``name`` names the CHECK;
+    # two columns of one table with the same enum need different names.
     return Enum(
         enum_class,
+        name=name or enum_class.__name__.lower(),
         values_callable=lambda members: [member.value for member in members],
         native_enum=False,
         create_constraint=True,
@@ -60,6 +65,17 @@ def _enum(enum_class: type[enum.StrEnum]) -> Enum:
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+    # Named constraints, so migrations can drop and alter them (SQLite batch
+    # mode recreates tables and needs every name).
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
 
 
 class Role(enum.StrEnum):
@@ -79,6 +95,34 @@ class Sender(enum.StrEnum):
     RESIDENT = "resident"
     COUNSELOR = "counselor"
     SYSTEM = "system"
+
+
+class RiskLevel(enum.StrEnum):
+    LOW = "low"
+    MODERATE = "moderate"
+    HIGH = "high"
+    CRISIS = "crisis"
+
+    @property
+    def rank(self) -> int:
+        """0 for low up to 3 for crisis: how urgent, for ordering."""
+        return list(RiskLevel).index(self)
+
+
+class EscalationState(enum.StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    ASSIGNED = "assigned"
+    JOINED = "joined"
+    CLOSED = "closed"
+
+
+class EscalationOutcome(enum.StrEnum):
+    SAFETY_PLAN = "safety_plan"
+    EMERGENCY_SERVICES = "emergency_services"
+    PSYCHIATRIC_REFERRAL = "psychiatric_referral"
+    FAMILY_OR_COMMUNITY_CONTACTED = "family_or_community_contacted"
+    FALSE_ALARM = "false_alarm"
 
 
 class Outcome(enum.StrEnum):
@@ -119,6 +163,14 @@ class Conversation(Base):
     closed_at: Mapped[datetime | None]
     # Highest seq handed out so far; incremented atomically per message.
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # Highest unresolved triage level: rises with assessments, and is lowered
+    # only by a recorded correction.
+    risk_level: Mapped[RiskLevel] = mapped_column(
+        _enum(RiskLevel), default=RiskLevel.LOW
+    )
+    # risk_level's rank, stored so the queue can be ordered in SQL.
+    risk_rank: Mapped[int] = mapped_column(Integer, default=0)
+    needs: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation", order_by="Message.seq"
@@ -144,6 +196,105 @@ class Message(Base):
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+class Assessment(Base):
+    """The triage result for one resident message."""
+
+    __tablename__ = "assessments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), unique=True
+    )
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    level: Mapped[RiskLevel] = mapped_column(_enum(RiskLevel))
+    score: Mapped[float]
+    signals: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    needs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    model_version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TriageCorrection(Base):
+    """A person's decision that a conversation's level is wrong: kept as
+    training feedback."""
+
+    __tablename__ = "triage_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    # The message whose assessment is corrected (the latest assessed one when
+    # the correction was made), so its text can train the next model.
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL")
+    )
+    from_level: Mapped[RiskLevel] = mapped_column(_enum(RiskLevel, "from_level"))
+    to_level: Mapped[RiskLevel] = mapped_column(_enum(RiskLevel, "to_level"))
+    reason: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Escalation(Base):
+    """A crisis (or a counsellor's call) that a social worker must act on."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        # At most one escalation per conversation that is not closed.
+        Index(
+            "uq_escalations_one_open",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("state != 'closed'"),
+            postgresql_where=text("state != 'closed'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    level: Mapped[RiskLevel] = mapped_column(_enum(RiskLevel))
+    state: Mapped[EscalationState] = mapped_column(
+        _enum(EscalationState), default=EscalationState.OPEN, index=True
+    )
+    # "triage" when opened by an assessment, "manual" by a person.
+    source: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    opened_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_alerted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    alert_count: Mapped[int] = mapped_column(Integer, default=1)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[datetime | None]
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[datetime | None]
+    joined_at: Mapped[datetime | None]
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[datetime | None]
+    outcome: Mapped[EscalationOutcome | None] = mapped_column(
+        _enum(EscalationOutcome)
+    )
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class AuditEvent(Base):
+    """Append-only record of who did what; no code path updates or deletes it."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    # Not a foreign key: the audit trail outlives purged conversations.
+    conversation_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class Note(Base):

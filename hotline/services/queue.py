@@ -76,7 +76,12 @@ class HeldConversation:
 
 
 def _queue_order() -> tuple[Any, ...]:
-    return (Conversation.waiting_since, Conversation.id)
+    # Most urgent first, then longest waiting.
+    return (
+        Conversation.risk_rank.desc(),
+        Conversation.waiting_since,
+        Conversation.id,
+    )
 
 
 def waiting_queue(session: Session) -> list[QueueItem]:
@@ -131,16 +136,18 @@ def conversation_status(session: Session, conversation_id: int) -> ConversationS
         raise NotFound("No such conversation.")
     position = None
     if conversation.state is ConversationState.WAITING:
+        same_rank = Conversation.risk_rank == conversation.risk_rank
+        earlier = (Conversation.waiting_since < conversation.waiting_since) | (
+            (Conversation.waiting_since == conversation.waiting_since)
+            & (Conversation.id < conversation.id)
+        )
         ahead = session.scalar(
             select(func.count())
             .select_from(Conversation)
             .where(
                 Conversation.state == ConversationState.WAITING,
-                (Conversation.waiting_since < conversation.waiting_since)
-                | (
-                    (Conversation.waiting_since == conversation.waiting_since)
-                    & (Conversation.id < conversation.id)
-                ),
+                (Conversation.risk_rank > conversation.risk_rank)
+                | (same_rank & earlier),
             )
         )
         position = int(ahead or 0) + 1
