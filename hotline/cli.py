@@ -33,6 +33,7 @@ def main() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
     """Serve the web app and Socket.IO on HOST:PORT."""
+    from hotline import escalation_watch
     from hotline.extensions import db as database
     from hotline.extensions import socketio
     from hotline.services.accounts import create_first_admin
@@ -58,6 +59,7 @@ def serve(host: str, port: int) -> None:
             "(add accounts with: .venv/bin/hotline users create NAME --role ROLE)"
         )
     click.echo(f"Hotline is serving on http://{host}:{port}/ (Ctrl+C stops it)")
+    escalation_watch.start(app)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True)
 
 

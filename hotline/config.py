@@ -37,6 +37,15 @@ def _float_env(name: str, default: float) -> float:
     return float(raw) if raw else default
 
 
+def _crisis_lines() -> tuple[tuple[str, str], ...]:
+    # "Label=number;Label=number"; the default keys get translated labels.
+    raw = os.environ.get("HOTLINE_CRISIS_LINES")
+    if not raw:
+        return DEFAULT_CRISIS_LINES
+    pairs = [item.split("=", 1) for item in raw.split(";") if "=" in item]
+    return tuple((label.strip(), number.strip()) for label, number in pairs)
+
+
 def load_config(instance_path: Path) -> dict[str, object]:
     """Build the app configuration from ``HOTLINE_*`` environment variables."""
     database_url = os.environ.get("HOTLINE_DATABASE_URL") or (
@@ -72,7 +81,13 @@ def load_config(instance_path: Path) -> dict[str, object]:
         "QUICK_EXIT_URL": os.environ.get(
             "HOTLINE_QUICK_EXIT_URL", "https://www.weather.com.cn/"
         ),
-        "CRISIS_LINES": DEFAULT_CRISIS_LINES,
+        "CRISIS_LINES": _crisis_lines(),
+        "ESCALATION_ACK_TARGET_SECONDS": _int_env(
+            "HOTLINE_ESCALATION_TARGET_SECONDS", 120
+        ),
+        "ESCALATION_REALERT_SECONDS": _int_env(
+            "HOTLINE_ESCALATION_REALERT_SECONDS", 30
+        ),
         "BABEL_DEFAULT_LOCALE": "zh",
         "LANGUAGES": ("zh", "en"),
         "WTF_CSRF_TIME_LIMIT": None,

@@ -171,6 +171,8 @@ class Conversation(Base):
     # risk_level's rank, stored so the queue can be ordered in SQL.
     risk_rank: Mapped[int] = mapped_column(Integer, default=0)
     needs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Names of the triage signals that fired so far (for the queue).
+    risk_signals: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation", order_by="Message.seq"
@@ -277,9 +279,7 @@ class Escalation(Base):
     joined_at: Mapped[datetime | None]
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     closed_at: Mapped[datetime | None]
-    outcome: Mapped[EscalationOutcome | None] = mapped_column(
-        _enum(EscalationOutcome)
-    )
+    outcome: Mapped[EscalationOutcome | None] = mapped_column(_enum(EscalationOutcome))
     notes: Mapped[str] = mapped_column(Text, default="")
 
 

@@ -1,24 +1,28 @@
 """Room names and the server pushes every part of the app shares.
 
 Every emit names its room and namespace. Residents listen on ``/chat`` in
-``conversation:<id>``; staff listen on ``/console`` in ``counselor:<id>``
-(their own conversations) and ``staff`` (the queue).
+``conversation:<id>``. Staff listen on ``/console`` in ``counselor:<id>``
+(their own conversations and alerts), ``staff`` (the queue), ``responders``
+(social workers and supervisors: the escalation list) and ``supervisors``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from sqlalchemy.orm import Session
 
 from hotline.extensions import socketio
+from hotline.services import escalations
 from hotline.services.conversations import MessageView
 from hotline.services.queue import conversation_status, waiting_queue
 
 CHAT_NAMESPACE = "/chat"
 CONSOLE_NAMESPACE = "/console"
 STAFF_ROOM = "staff"
+RESPONDERS_ROOM = "responders"
+SUPERVISORS_ROOM = "supervisors"
 
 
 def conversation_room(conversation_id: int) -> str:
@@ -38,22 +42,24 @@ def connection_state() -> dict[str, Any]:
     return request.environ.setdefault(f"hotline.{request.namespace}", {})
 
 
-def deliver_message(message: MessageView, holder_id: int | None) -> None:
-    """Push a stored message to the resident and to the counsellor holding it."""
-    payload = message.to_payload()
+def _to_console(event: str, payload: Any, room: str) -> None:
+    socketio.emit(event, payload, to=room, namespace=CONSOLE_NAMESPACE)
+
+
+def deliver_message(
+    session: Session, message: MessageView, holder_id: int | None
+) -> None:
+    """Push a stored message to the resident and to the staff in the chat."""
     socketio.emit(
         "message",
-        payload,
+        message.to_payload(),
         to=conversation_room(message.conversation_id),
         namespace=CHAT_NAMESPACE,
     )
-    if holder_id is not None:
-        socketio.emit(
-            "message",
-            payload,
-            to=counselor_room(holder_id),
-            namespace=CONSOLE_NAMESPACE,
-        )
+    staff = {holder_id, escalations.joined_responder(session, message.conversation_id)}
+    staff_payload = message.to_payload(for_staff=True)
+    for user_id in staff - {None}:
+        _to_console("message", staff_payload, counselor_room(user_id))
 
 
 def publish_status(session: Session, conversation_id: int) -> None:
@@ -70,12 +76,7 @@ def publish_status(session: Session, conversation_id: int) -> None:
 def publish_queue(session: Session) -> None:
     """Push the whole queue to staff and fresh positions to waiting residents."""
     items = waiting_queue(session)
-    socketio.emit(
-        "queue",
-        {"items": [item.to_payload() for item in items]},
-        to=STAFF_ROOM,
-        namespace=CONSOLE_NAMESPACE,
-    )
+    _to_console("queue", {"items": [item.to_payload() for item in items]}, STAFF_ROOM)
     for position, item in enumerate(items, 1):
         socketio.emit(
             "status",
@@ -86,10 +87,57 @@ def publish_queue(session: Session) -> None:
 
 
 def publish_held(holder_id: int, payload: dict[str, Any]) -> None:
-    """Tell every console tab of a counsellor that one of their chats changed."""
+    """Tell every console tab of a staff member that one of their chats changed."""
+    _to_console("conversation", payload, counselor_room(holder_id))
+
+
+def publish_escalations(session: Session) -> None:
+    """Push the live escalation list (open and in hand) to responders."""
+    _to_console("escalations", escalation_snapshot(session), RESPONDERS_ROOM)
+
+
+def escalation_snapshot(session: Session) -> dict[str, Any]:
+    """Open and acknowledged escalations, oldest first, with the target."""
+    return {
+        "target_seconds": current_app.config["ESCALATION_ACK_TARGET_SECONDS"],
+        "open": [e.to_payload() for e in escalations.list_escalations(session, "open")],
+        "acknowledged": [
+            e.to_payload()
+            for e in escalations.list_escalations(session, "acknowledged")
+        ],
+    }
+
+
+def alert_escalation(session: Session, escalation_id: int, *, repeat: bool) -> str:
+    """Alert the people who must act; never silent. Returns who was alerted.
+
+    On-duty social workers first; supervisors on duty when no social worker
+    is; when nobody is on duty the resident is shown emergency contacts at
+    once, and the escalation stays open for whoever comes on duty next.
+    """
+    view = escalations.get(session, escalation_id)
+    payload = {**view.to_payload(), "repeat": repeat}
+    social_workers, supervisors = escalations.responders_on_duty(session)
+    recipients = social_workers or supervisors
+    for user_id in recipients:
+        _to_console("escalation", payload, counselor_room(user_id))
+    publish_escalations(session)
+    if recipients:
+        return "social_workers" if social_workers else "supervisors"
+    if not repeat:
+        show_crisis_contacts(view.conversation_id)
+    return "nobody"
+
+
+def show_crisis_contacts(conversation_id: int) -> None:
+    """Show the resident the emergency numbers right away."""
+    lines = [
+        {"key": key, "number": number}
+        for key, number in current_app.config["CRISIS_LINES"]
+    ]
     socketio.emit(
-        "conversation",
-        payload,
-        to=counselor_room(holder_id),
-        namespace=CONSOLE_NAMESPACE,
+        "crisis_contacts",
+        {"lines": lines},
+        to=conversation_room(conversation_id),
+        namespace=CHAT_NAMESPACE,
     )

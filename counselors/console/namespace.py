@@ -1,4 +1,4 @@
-"""Socket.IO ``/console``: the counsellor's live queue and conversations."""
+"""Socket.IO ``/console``: the staff member's live queue, chats and escalations."""
 
 from __future__ import annotations
 
@@ -8,18 +8,26 @@ from flask import current_app
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
 
-from hotline.errors import InvalidInput, RateLimited, Unauthorized
+from counselors.permissions import may, requires
+from hotline.errors import InvalidInput, RateLimited
 from hotline.extensions import db
-from hotline.models import Outcome, Sender
+from hotline.models import EscalationOutcome, Outcome, RiskLevel, Role, Sender
 from hotline.realtime import (
+    RESPONDERS_ROOM,
     STAFF_ROOM,
+    SUPERVISORS_ROOM,
+    alert_escalation,
     connection_state,
     counselor_room,
     deliver_message,
+    escalation_snapshot,
+    publish_escalations,
     publish_held,
     publish_queue,
     publish_status,
 )
+from hotline.services import escalations, risk
+from hotline.services.accounts import set_on_duty
 from hotline.services.closing import (
     NEEDS,
     WrapUpInput,
@@ -27,14 +35,20 @@ from hotline.services.closing import (
     close_with_wrap_up,
     list_notes,
 )
-from hotline.services.conversations import messages_after, post_message
+from hotline.services.conversations import (
+    messages_after,
+    post_message,
+    post_system_message,
+)
 from hotline.services.queue import (
     claim_conversation,
     held_conversations,
+    holder_of,
     release_conversation,
     require_holder,
     waiting_queue,
 )
+from hotline.services.transcripts import read_transcript
 from hotline.throttle import TokenBucket
 from hotline.validation import (
     bool_field,
@@ -47,14 +61,13 @@ from hotline.validation import (
 
 SYNC_PAGE = 500
 MAX_NOTE_CHARS = 4000
-MAX_SUMMARY_CHARS = 4000
+MAX_REASON_CHARS = 1000
 
 
 def _user_id() -> int:
-    # current_user is reloaded from the database for every event, so a
-    # deactivated account loses access at its next event, not at reconnect.
-    if not current_user.is_authenticated:
-        raise Unauthorized("Your session has ended; please sign in again.")
+    # current_user is reloaded from the database for every event (see
+    # counselors.auth.load_user), so a deactivated account is refused at
+    # its next event; permission decorators have already checked sign-in.
     return int(current_user.id)
 
 
@@ -62,15 +75,22 @@ def _conversation_id(payload: dict[str, Any]) -> int:
     return int_field(payload, "conversation_id", minimum=1)
 
 
+def _escalation_id(payload: dict[str, Any]) -> int:
+    return int_field(payload, "escalation_id", minimum=1)
+
+
 class ConsoleNamespace(Namespace):
-    """Thin handlers: validate, call one service, emit to the right rooms."""
+    """Thin handlers: check the role, validate, call one service, emit."""
 
     def on_connect(self, auth: Any = None) -> None:
-        if not current_user.is_authenticated:
+        if not current_user.is_authenticated or not may(
+            "console", current_user.member.role
+        ):
             raise ConnectionRefusedError(
-                {"code": "unauthorized", "message": "Please sign in."}
+                {"code": "unauthorized", "message": "Please sign in as staff."}
             )
-        user_id = int(current_user.id)
+        user_id = _user_id()
+        role = current_user.member.role
         connection_state()["bucket"] = TokenBucket(
             capacity=current_app.config["MESSAGE_BURST"],
             rate=current_app.config["MESSAGE_RATE"],
@@ -82,25 +102,32 @@ class ConsoleNamespace(Namespace):
             "held",
             {
                 "items": [
-                    held.to_payload()
-                    for held in held_conversations(db.session, user_id)
+                    h.to_payload() for h in held_conversations(db.session, user_id)
                 ]
             },
         )
+        emit("duty", {"on_duty": current_user.member.is_on_duty})
+        if role in (Role.SOCIAL_WORKER, Role.SUPERVISOR):
+            join_room(RESPONDERS_ROOM)
+            emit("escalations", escalation_snapshot(db.session))
+        if role is Role.SUPERVISOR:
+            join_room(SUPERVISORS_ROOM)
 
+    # --- conversations -------------------------------------------------
+
+    @requires("claim")
     def on_claim(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
-        user_id = _user_id()
         conversation_id = _conversation_id(payload)
-        held = claim_conversation(db.session, conversation_id, user_id)
-        publish_held(user_id, held.to_payload())
+        held = claim_conversation(db.session, conversation_id, _user_id())
+        publish_held(_user_id(), held.to_payload())
         publish_status(db.session, conversation_id)
         publish_queue(db.session)
         return {"ok": True, "conversation": held.to_payload()}
 
+    @requires("message")
     def on_message(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
-        user_id = _user_id()
         conversation_id = _conversation_id(payload)
         client_id = client_id_field(payload)
         body = text_field(
@@ -114,57 +141,201 @@ class ConsoleNamespace(Namespace):
             sender=Sender.COUNSELOR,
             body=body,
             client_id=client_id,
-            counselor_id=user_id,
+            counselor_id=_user_id(),
+            author_role=current_user.role,
         )
-        deliver_message(posted.message, posted.holder_id)
+        deliver_message(db.session, posted.message, posted.holder_id)
         return {"ok": True, "seq": posted.message.seq}
 
+    @requires("sync")
     def on_sync(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
-        user_id = _user_id()
         conversation_id = _conversation_id(payload)
         after_seq = int_field(payload, "after_seq")
-        require_holder(db.session, conversation_id, user_id)
+        require_holder(db.session, conversation_id, _user_id())
         messages = messages_after(db.session, conversation_id, after_seq, SYNC_PAGE)
         return {
             "ok": True,
-            "messages": [message.to_payload() for message in messages],
+            "messages": [m.to_payload(for_staff=True) for m in messages],
             "has_more": len(messages) == SYNC_PAGE,
         }
 
+    @requires("release")
     def on_release(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
-        user_id = _user_id()
         conversation_id = _conversation_id(payload)
-        release_conversation(db.session, conversation_id, user_id)
-        publish_held(user_id, {"conversation_id": conversation_id, "state": "released"})
+        release_conversation(db.session, conversation_id, _user_id())
+        publish_held(
+            _user_id(), {"conversation_id": conversation_id, "state": "released"}
+        )
+        publish_status(db.session, conversation_id)
         publish_queue(db.session)
         return {"ok": True}
 
+    @requires("note")
     def on_note(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
-        user_id = _user_id()
         conversation_id = _conversation_id(payload)
         body = text_field(payload, "body", max_chars=MAX_NOTE_CHARS)
-        note = add_note(db.session, conversation_id, user_id, body)
+        note = add_note(db.session, conversation_id, _user_id(), body)
         return {"ok": True, "note": note.to_payload()}
 
+    @requires("notes")
     def on_notes(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
-        user_id = _user_id()
         conversation_id = _conversation_id(payload)
-        require_holder(db.session, conversation_id, user_id)
+        require_holder(db.session, conversation_id, _user_id())
         notes = list_notes(db.session, conversation_id)
         return {"ok": True, "notes": [note.to_payload() for note in notes]}
 
+    @requires("close")
     def on_close(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
-        user_id = _user_id()
         conversation_id = _conversation_id(payload)
         wrap_up = _wrap_up(require_object(payload.get("wrap_up")))
-        close_with_wrap_up(db.session, conversation_id, user_id, wrap_up)
+        close_with_wrap_up(db.session, conversation_id, _user_id(), wrap_up)
         publish_status(db.session, conversation_id)
-        publish_held(user_id, {"conversation_id": conversation_id, "state": "wrapped"})
+        publish_held(
+            _user_id(), {"conversation_id": conversation_id, "state": "wrapped"}
+        )
+        return {"ok": True}
+
+    @requires("transcript")
+    def on_transcript(self, payload: Any = None) -> dict[str, Any]:
+        payload = require_object(payload)
+        transcript = read_transcript(
+            db.session, _conversation_id(payload), current_user.member
+        )
+        return {"ok": True, "transcript": transcript.to_payload()}
+
+    # --- triage and escalation -----------------------------------------
+
+    @requires("correct")
+    def on_correct(self, payload: Any = None) -> dict[str, Any]:
+        payload = require_object(payload)
+        conversation_id = _conversation_id(payload)
+        level = RiskLevel(
+            choice_field(
+                payload, "level", [lvl.value for lvl in RiskLevel], default=None
+            )
+        )
+        reason = text_field(payload, "reason", max_chars=MAX_REASON_CHARS)
+        if current_user.member.role is not Role.SUPERVISOR:
+            require_holder(db.session, conversation_id, _user_id())
+        escalation_id = risk.correct_level_and_escalate(
+            db.session,
+            conversation_id,
+            actor_id=_user_id(),
+            to_level=level,
+            reason=reason,
+        )
+        if escalation_id is not None:
+            alert_escalation(db.session, escalation_id, repeat=False)
+        publish_queue(db.session)
+        return {"ok": True, "level": str(level)}
+
+    @requires("escalate")
+    def on_escalate(self, payload: Any = None) -> dict[str, Any]:
+        payload = require_object(payload)
+        conversation_id = _conversation_id(payload)
+        reason = text_field(payload, "reason", max_chars=MAX_REASON_CHARS)
+        if current_user.member.role is not Role.SUPERVISOR:
+            require_holder(db.session, conversation_id, _user_id())
+        escalation_id = escalations.escalate_manually(
+            db.session, conversation_id, actor_id=_user_id(), reason=reason
+        )
+        alerted = alert_escalation(db.session, escalation_id, repeat=False)
+        return {"ok": True, "escalation_id": escalation_id, "alerted": alerted}
+
+    @requires("duty")
+    def on_duty(self, payload: Any = None) -> dict[str, Any]:
+        payload = require_object(payload)
+        on_duty = bool_field(payload, "on_duty")
+        member = set_on_duty(db.session, _user_id(), on_duty)
+        emit("duty", {"on_duty": member.is_on_duty}, to=counselor_room(_user_id()))
+        if on_duty and member.role in (Role.SOCIAL_WORKER, Role.SUPERVISOR):
+            # Whoever comes on duty hears at once about escalations nobody
+            # has acknowledged yet.
+            for waiting in escalations.list_escalations(db.session, "open"):
+                emit(
+                    "escalation",
+                    {**waiting.to_payload(), "repeat": True},
+                    to=counselor_room(_user_id()),
+                )
+        return {"ok": True, "on_duty": member.is_on_duty}
+
+    @requires("escalations")
+    def on_escalations(self, payload: Any = None) -> dict[str, Any]:
+        return {"ok": True, **escalation_snapshot(db.session)}
+
+    @requires("acknowledge")
+    def on_acknowledge(self, payload: Any = None) -> dict[str, Any]:
+        payload = require_object(payload)
+        escalation_id = _escalation_id(payload)
+        escalations.acknowledge(db.session, escalation_id, _user_id())
+        publish_escalations(db.session)
+        return {
+            "ok": True,
+            "escalation": escalations.get(db.session, escalation_id).to_payload(),
+        }
+
+    @requires("assign")
+    def on_assign(self, payload: Any = None) -> dict[str, Any]:
+        payload = require_object(payload)
+        escalation_id = _escalation_id(payload)
+        assignee_id = int_field(payload, "assignee_id", minimum=1)
+        escalations.assign(
+            db.session, escalation_id, actor_id=_user_id(), assignee_id=assignee_id
+        )
+        view = escalations.get(db.session, escalation_id)
+        emit(
+            "escalation",
+            {**view.to_payload(), "repeat": False},
+            to=counselor_room(assignee_id),
+        )
+        publish_escalations(db.session)
+        return {"ok": True, "escalation": view.to_payload()}
+
+    @requires("join")
+    def on_join(self, payload: Any = None) -> dict[str, Any]:
+        payload = require_object(payload)
+        escalation_id = _escalation_id(payload)
+        take_over = bool_field(payload, "take_over")
+        before = escalations.get(db.session, escalation_id)
+        previous_holder = holder_of(db.session, before.conversation_id)
+        conversation_id = escalations.join(
+            db.session, escalation_id, _user_id(), take_over=take_over
+        )
+        for item in held_conversations(db.session, _user_id()):
+            if item.conversation_id == conversation_id:
+                publish_held(_user_id(), item.to_payload())
+        notice = post_system_message(
+            db.session, conversation_id, "social_worker_joined"
+        )
+        holder = holder_of(db.session, conversation_id)
+        deliver_message(db.session, notice, holder)
+        if take_over and previous_holder not in (None, _user_id()):
+            publish_held(
+                previous_holder,
+                {"conversation_id": conversation_id, "state": "taken_over"},
+            )
+        publish_escalations(db.session)
+        return {"ok": True, "conversation_id": conversation_id}
+
+    @requires("close_escalation")
+    def on_close_escalation(self, payload: Any = None) -> dict[str, Any]:
+        payload = require_object(payload)
+        escalation_id = _escalation_id(payload)
+        outcome = EscalationOutcome(
+            choice_field(
+                payload, "outcome", [o.value for o in EscalationOutcome], default=None
+            )
+        )
+        notes = text_field(payload, "notes", max_chars=MAX_NOTE_CHARS)
+        escalations.close(
+            db.session, escalation_id, actor_id=_user_id(), outcome=outcome, notes=notes
+        )
+        publish_escalations(db.session)
         return {"ok": True}
 
 
@@ -181,7 +352,5 @@ def _wrap_up(payload: dict[str, Any]) -> WrapUpInput:
         outcome=Outcome(outcome),
         needs=tuple(dict.fromkeys(needs)),
         follow_up=bool_field(payload, "follow_up"),
-        summary=text_field(
-            payload, "summary", max_chars=MAX_SUMMARY_CHARS, required=False
-        ),
+        summary=text_field(payload, "summary", max_chars=4000, required=False),
     )

@@ -11,6 +11,7 @@ from hotline.errors import HotlineError, RateLimited
 from hotline.extensions import db
 from hotline.models import Sender
 from hotline.realtime import (
+    alert_escalation,
     connection_state,
     conversation_room,
     deliver_message,
@@ -20,11 +21,13 @@ from hotline.realtime import (
 )
 from hotline.services.closing import end_by_resident
 from hotline.services.conversations import (
+    PostedMessage,
     conversation_for_token,
     messages_after,
     post_message,
 )
 from hotline.services.queue import conversation_status
+from hotline.services.risk import assess_text
 from hotline.throttle import TokenBucket
 from hotline.validation import client_id_field, int_field, require_object, text_field
 
@@ -64,12 +67,17 @@ class ChatNamespace(Namespace):
             sender=Sender.RESIDENT,
             body=body,
             client_id=client_id,
+            assessment=assess_text(body),
         )
         # Re-delivered on a resend too: the first delivery may have been lost
         # with a dying worker, and clients drop seqs they already have.
-        deliver_message(posted.message, posted.holder_id)
+        deliver_message(db.session, posted.message, posted.holder_id)
+        if posted.escalation_id is not None:
+            alert_escalation(db.session, posted.escalation_id, repeat=False)
         if posted.created and posted.holder_id is None:
             publish_queue(db.session)
+        elif posted.created and posted.risk_raised:
+            publish_held(posted.holder_id, _held_update(posted))
         return {"ok": True, "seq": posted.message.seq}
 
     def on_sync(self, payload: Any = None) -> dict[str, Any]:
@@ -96,3 +104,11 @@ class ChatNamespace(Namespace):
                 holder_id, {"conversation_id": conversation_id, "state": "closed"}
             )
         return {"ok": True}
+
+
+def _held_update(posted: PostedMessage) -> dict[str, Any]:
+    return {
+        "conversation_id": posted.message.conversation_id,
+        "state": str(posted.state),
+        "risk_level": str(posted.risk_level),
+    }

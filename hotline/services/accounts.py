@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from hotline.errors import Conflict, InvalidInput, Unauthorized
 from hotline.models import Role, User
+from hotline.services import audit
 
 _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
@@ -51,20 +52,48 @@ def create_user(session: Session, username: str, password: str, role: Role) -> i
 
 
 def authenticate(session: Session, username: str, password: str) -> StaffMember:
-    """The active account with these credentials, or Unauthorized."""
+    """The active account with these credentials, or Unauthorized (audited)."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         _verify(_DUMMY_HASH, password)
-        session.rollback()
-        raise Unauthorized("Wrong username or password.")
-    if not _verify(user.password_hash, password) or not user.is_active:
-        session.rollback()
+    if user is None or not _verify(user.password_hash, password) or not user.is_active:
+        audit.record(
+            session,
+            "login_failed",
+            actor_id=user.id if user is not None else None,
+            username=username[:64],
+        )
+        session.commit()
         raise Unauthorized("Wrong username or password.")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     member = staff_member(user)
+    audit.record(session, "login", actor_id=user.id)
     session.commit()
     return member
+
+
+def set_on_duty(session: Session, user_id: int, on_duty: bool) -> StaffMember:
+    """Start or end a shift."""
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        session.rollback()
+        raise Unauthorized()
+    user.is_on_duty = on_duty
+    audit.record(session, "duty_changed", actor_id=user_id, on_duty=on_duty)
+    member = staff_member(user)
+    session.commit()
+    return member
+
+
+def list_staff(session: Session) -> list[StaffMember]:
+    """Every account, by name."""
+    members = [
+        staff_member(user)
+        for user in session.scalars(select(User).order_by(User.username)).all()
+    ]
+    session.rollback()
+    return members
 
 
 def load_staff(session: Session, user_id: int) -> StaffMember | None:

@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline.errors import ConversationClosed, NotFound, NotHolder, Unauthorized
-from hotline.models import Conversation, ConversationState, Message, Sender, utcnow
+from hotline.models import (
+    Assessment,
+    Conversation,
+    ConversationState,
+    Escalation,
+    EscalationState,
+    Message,
+    RiskLevel,
+    Sender,
+    User,
+    utcnow,
+)
+from hotline.services import escalations
+from hotline.services.risk import TriageResult, apply_assessment
 
 SUPPORTED_LANGS = ("zh", "en")
 
@@ -28,28 +41,25 @@ class MessageView:
     body: str
     sent_at: datetime
     client_id: str | None
+    # The staff author's role ("counselor", "social_worker", ...), if staff.
+    author_role: str | None = None
+    # Staff only: the triage result of a resident message.
+    assessment: dict[str, Any] | None = field(default=None, compare=False)
 
-    @classmethod
-    def of(cls, message: Message) -> MessageView:
-        return cls(
-            conversation_id=message.conversation_id,
-            seq=message.seq,
-            sender=str(message.sender),
-            body=message.body,
-            sent_at=message.sent_at,
-            client_id=message.client_id,
-        )
-
-    def to_payload(self) -> dict[str, Any]:
-        """The Socket.IO ``message`` payload (DESIGN §3)."""
-        return {
+    def to_payload(self, *, for_staff: bool = False) -> dict[str, Any]:
+        """The Socket.IO ``message`` payload (DESIGN §3); triage for staff only."""
+        payload = {
             "conversation_id": self.conversation_id,
             "seq": self.seq,
             "sender": self.sender,
             "body": self.body,
             "sent_at": self.sent_at.isoformat(),
             "client_id": self.client_id,
+            "author_role": self.author_role,
         }
+        if for_staff:
+            payload["assessment"] = self.assessment
+        return payload
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,11 @@ class PostedMessage:
     state: ConversationState
     # Who to deliver it to on the console side (None while waiting).
     holder_id: int | None
+    risk_level: RiskLevel = RiskLevel.LOW
+    # True when this message raised the conversation's level.
+    risk_raised: bool = False
+    # Set when this message opened an escalation.
+    escalation_id: int | None = None
 
 
 def hash_token(token: str) -> str:
@@ -96,6 +111,17 @@ def conversation_for_token(session: Session, token: object) -> int:
     return conversation_id
 
 
+def may_write_as_staff(staff_id: int) -> Any:
+    """SQL condition: the staff member holds the conversation, or is the
+    responder who joined its escalation."""
+    joined = exists().where(
+        Escalation.conversation_id == Conversation.id,
+        Escalation.state == EscalationState.JOINED,
+        Escalation.assignee_id == staff_id,
+    )
+    return (Conversation.counselor_id == staff_id) | joined
+
+
 def post_message(
     session: Session,
     conversation_id: int,
@@ -104,13 +130,17 @@ def post_message(
     body: str,
     client_id: str,
     counselor_id: int | None = None,
+    author_role: str | None = None,
+    assessment: TriageResult | None = None,
 ) -> PostedMessage:
     """Store a message exactly once per ``client_id`` and give it the next seq.
 
-    Residents may write while waiting or active; a counsellor only to a
-    conversation they hold. The seq counter is bumped by a conditional UPDATE
-    so concurrent writers never share a seq, and the unique constraint on
-    ``(conversation_id, client_id)`` makes a resend store nothing new.
+    Residents may write while waiting or active; staff only to a conversation
+    they hold or joined. The seq counter is bumped by a conditional UPDATE so
+    concurrent writers never share a seq, and the unique constraint on
+    ``(conversation_id, client_id)`` makes a resend store nothing new. The
+    message, its assessment and any escalation it opens commit together: a
+    crisis can never be stored without its escalation.
     """
     existing = _message_by_client_id(session, conversation_id, client_id)
     if existing is not None:
@@ -118,8 +148,9 @@ def post_message(
 
     allowed = Conversation.id == conversation_id
     if sender is Sender.COUNSELOR:
+        assert counselor_id is not None
         allowed &= (Conversation.state == ConversationState.ACTIVE) & (
-            Conversation.counselor_id == counselor_id
+            may_write_as_staff(counselor_id)
         )
     else:
         allowed &= Conversation.state != ConversationState.CLOSED
@@ -127,12 +158,17 @@ def post_message(
         update(Conversation)
         .where(allowed)
         .values(last_seq=Conversation.last_seq + 1)
-        .returning(Conversation.last_seq, Conversation.state, Conversation.counselor_id)
+        .returning(
+            Conversation.last_seq,
+            Conversation.state,
+            Conversation.counselor_id,
+            Conversation.risk_rank,
+        )
     ).one_or_none()
     if row is None:
         session.rollback()
-        raise _refusal(session, conversation_id, sender, counselor_id)
-    seq, state, holder_id = row
+        raise _refusal(session, conversation_id, sender)
+    seq, state, holder_id, rank_before = row
     message = Message(
         conversation_id=conversation_id,
         seq=seq,
@@ -144,7 +180,7 @@ def post_message(
     )
     session.add(message)
     try:
-        session.commit()
+        session.flush()
     except IntegrityError:
         # Another connection stored the same client_id first: report that one.
         session.rollback()
@@ -152,57 +188,141 @@ def post_message(
         if existing is None:
             raise
         return _already_stored(session, existing)
+    risk_level, escalation_id = list(RiskLevel)[rank_before], None
+    if assessment is not None:
+        risk_level = apply_assessment(session, conversation_id, message.id, assessment)
+        if assessment.level is RiskLevel.CRISIS:
+            escalation_id = escalations.open_if_needed(
+                session, conversation_id, level=RiskLevel.CRISIS, source="triage"
+            )
+    session.commit()
+    view = MessageView(
+        conversation_id=conversation_id,
+        seq=seq,
+        sender=str(sender),
+        body=body,
+        sent_at=message.sent_at,
+        client_id=client_id,
+        author_role=author_role,
+        assessment=assessment.to_payload() if assessment else None,
+    )
     return PostedMessage(
-        MessageView.of(message), created=True, state=state, holder_id=holder_id
+        view,
+        created=True,
+        state=state,
+        holder_id=holder_id,
+        risk_level=risk_level,
+        risk_raised=risk_level.rank > rank_before,
+        escalation_id=escalation_id,
+    )
+
+
+def post_system_message(
+    session: Session, conversation_id: int, code: str
+) -> MessageView:
+    """Store a system notice (``code`` is translated by the pages)."""
+    seq = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(last_seq=Conversation.last_seq + 1)
+        .returning(Conversation.last_seq)
+    ).scalar_one()
+    message = Message(
+        conversation_id=conversation_id,
+        seq=seq,
+        sender=Sender.SYSTEM,
+        body=code,
+        sent_at=utcnow(),
+    )
+    session.add(message)
+    session.commit()
+    return MessageView(
+        conversation_id=conversation_id,
+        seq=seq,
+        sender=str(Sender.SYSTEM),
+        body=code,
+        sent_at=message.sent_at,
+        client_id=None,
     )
 
 
 def messages_after(
     session: Session, conversation_id: int, after_seq: int, limit: int = 500
 ) -> list[MessageView]:
-    """Messages with seq greater than ``after_seq``, oldest first."""
-    messages = session.scalars(
-        select(Message)
+    """Messages with seq greater than ``after_seq``, oldest first, with the
+    author's role and (for staff) the assessment."""
+    rows = session.execute(
+        select(Message, User.role, Assessment)
+        .outerjoin(User, User.id == Message.counselor_id)
+        .outerjoin(Assessment, Assessment.message_id == Message.id)
         .where(Message.conversation_id == conversation_id, Message.seq > after_seq)
         .order_by(Message.seq)
         .limit(limit)
     ).all()
-    views = [MessageView.of(message) for message in messages]
+    views = [_view(message, role, assessment) for message, role, assessment in rows]
     session.rollback()
     return views
+
+
+def _view(
+    message: Message, role: Any = None, assessment: Assessment | None = None
+) -> MessageView:
+    return MessageView(
+        conversation_id=message.conversation_id,
+        seq=message.seq,
+        sender=str(message.sender),
+        body=message.body,
+        sent_at=message.sent_at,
+        client_id=message.client_id,
+        author_role=str(role) if role is not None else None,
+        assessment=_assessment_payload(assessment) if assessment else None,
+    )
+
+
+def _assessment_payload(assessment: Assessment) -> dict[str, Any]:
+    return TriageResult(
+        level=assessment.level,
+        score=assessment.score,
+        signals=assessment.signals,
+        needs=assessment.needs,
+        model_version=assessment.model_version,
+    ).to_payload()
 
 
 def _message_by_client_id(
     session: Session, conversation_id: int, client_id: str
 ) -> MessageView | None:
-    message = session.scalar(
-        select(Message).where(
+    row = session.execute(
+        select(Message, User.role, Assessment)
+        .outerjoin(User, User.id == Message.counselor_id)
+        .outerjoin(Assessment, Assessment.message_id == Message.id)
+        .where(
             Message.conversation_id == conversation_id,
             Message.client_id == client_id,
         )
-    )
-    return MessageView.of(message) if message is not None else None
+    ).one_or_none()
+    return _view(*row) if row is not None else None
 
 
 def _already_stored(session: Session, message: MessageView) -> PostedMessage:
     row = session.execute(
-        select(Conversation.state, Conversation.counselor_id).where(
-            Conversation.id == message.conversation_id
-        )
+        select(
+            Conversation.state, Conversation.counselor_id, Conversation.risk_level
+        ).where(Conversation.id == message.conversation_id)
     ).one()
     session.rollback()
-    return PostedMessage(message, created=False, state=row[0], holder_id=row[1])
+    return PostedMessage(
+        message, created=False, state=row[0], holder_id=row[1], risk_level=row[2]
+    )
 
 
-def _refusal(
-    session: Session, conversation_id: int, sender: Sender, counselor_id: int | None
-) -> Exception:
+def _refusal(session: Session, conversation_id: int, sender: Sender) -> Exception:
     conversation = session.get(Conversation, conversation_id)
     session.rollback()
     if conversation is None:
         return NotFound("No such conversation.")
     if conversation.state is ConversationState.CLOSED:
         return ConversationClosed()
-    if sender is Sender.COUNSELOR and conversation.counselor_id != counselor_id:
+    if sender is Sender.COUNSELOR:
         return NotHolder()
     return ConversationClosed("This conversation is not open for messages.")

@@ -18,6 +18,7 @@ from hotline.models import (
     WrapUp,
     utcnow,
 )
+from hotline.services.conversations import may_write_as_staff
 
 PREVIEW_CHARS = 120
 
@@ -31,6 +32,9 @@ class QueueItem:
     waiting_since: datetime
     message_count: int
     preview: str
+    risk_level: str
+    signals: list[str]
+    needs: list[str]
 
     def to_payload(self) -> dict[str, Any]:
         return {
@@ -40,6 +44,9 @@ class QueueItem:
             "waiting_since": self.waiting_since.isoformat(),
             "message_count": self.message_count,
             "preview": self.preview,
+            "risk_level": self.risk_level,
+            "signals": self.signals,
+            "needs": self.needs,
         }
 
 
@@ -64,6 +71,8 @@ class HeldConversation:
     state: ConversationState
     claimed_at: datetime | None
     last_seq: int
+    risk_level: str
+    needs: list[str]
 
     def to_payload(self) -> dict[str, Any]:
         return {
@@ -72,6 +81,8 @@ class HeldConversation:
             "state": str(self.state),
             "claimed_at": self.claimed_at.isoformat() if self.claimed_at else None,
             "last_seq": self.last_seq,
+            "risk_level": self.risk_level,
+            "needs": self.needs,
         }
 
 
@@ -111,6 +122,9 @@ def waiting_queue(session: Session) -> list[QueueItem]:
             Conversation.waiting_since,
             Conversation.last_seq,
             preview,
+            Conversation.risk_level,
+            Conversation.risk_signals,
+            Conversation.needs,
         )
         .where(Conversation.state == ConversationState.WAITING)
         .order_by(*_queue_order())
@@ -123,6 +137,9 @@ def waiting_queue(session: Session) -> list[QueueItem]:
             waiting_since=row[2],
             message_count=row[3],
             preview=(row[4] or "")[:PREVIEW_CHARS],
+            risk_level=str(row[5]),
+            signals=list(row[6]),
+            needs=list(row[7]),
         )
         for row in rows
     ]
@@ -203,14 +220,21 @@ def release_conversation(
 
 
 def held_conversations(session: Session, counselor_id: int) -> list[HeldConversation]:
-    """Active conversations the counsellor holds, and closed ones awaiting wrap-up."""
+    """Active conversations the staff member holds or joined, and closed ones
+    they hold that still await a wrap-up."""
     conversations = session.scalars(
         select(Conversation)
         .outerjoin(WrapUp, WrapUp.conversation_id == Conversation.id)
         .where(
-            Conversation.counselor_id == counselor_id,
-            (Conversation.state == ConversationState.ACTIVE)
-            | ((Conversation.state == ConversationState.CLOSED) & WrapUp.id.is_(None)),
+            (
+                (Conversation.state == ConversationState.ACTIVE)
+                & may_write_as_staff(counselor_id)
+            )
+            | (
+                (Conversation.state == ConversationState.CLOSED)
+                & (Conversation.counselor_id == counselor_id)
+                & WrapUp.id.is_(None)
+            ),
         )
         .order_by(Conversation.claimed_at)
     ).all()
@@ -220,12 +244,14 @@ def held_conversations(session: Session, counselor_id: int) -> list[HeldConversa
 
 
 def require_holder(session: Session, conversation_id: int, counselor_id: int) -> None:
-    """Raise unless the counsellor holds the conversation (active or closed)."""
-    holder = session.scalar(
-        select(Conversation.counselor_id).where(Conversation.id == conversation_id)
+    """Raise unless the staff member holds the conversation or joined it."""
+    allowed = session.scalar(
+        select(Conversation.id).where(
+            Conversation.id == conversation_id, may_write_as_staff(counselor_id)
+        )
     )
     session.rollback()
-    if holder != counselor_id:
+    if allowed is None:
         raise _not_held(session, conversation_id)
 
 
@@ -244,6 +270,8 @@ def _held_view(conversation: Conversation) -> HeldConversation:
         state=conversation.state,
         claimed_at=conversation.claimed_at,
         last_seq=conversation.last_seq,
+        risk_level=str(conversation.risk_level),
+        needs=list(conversation.needs),
     )
 
 
@@ -253,3 +281,12 @@ def _not_held(session: Session, conversation_id: int) -> Exception:
     )
     session.rollback()
     return NotHolder() if exists is not None else NotFound("No such conversation.")
+
+
+def holder_of(session: Session, conversation_id: int) -> int | None:
+    """The staff member holding the conversation, if any."""
+    holder = session.scalar(
+        select(Conversation.counselor_id).where(Conversation.id == conversation_id)
+    )
+    session.rollback()
+    return holder

@@ -58,6 +58,7 @@ def upgrade() -> None:
     sa.Column('risk_level', sa.Enum('low', 'moderate', 'high', 'crisis', name='risklevel', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('risk_rank', sa.Integer(), nullable=False),
     sa.Column('needs', sa.JSON(), nullable=False),
+    sa.Column('risk_signals', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['counselor_id'], ['users.id'], name=op.f('fk_conversations_counselor_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_conversations')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_conversations_token_hash'))

@@ -1,0 +1,89 @@
+"""Who may do what: the permission matrix (documented in docs/roles.md).
+
+Every staff route and socket event names its action here; tests walk the
+whole matrix, allowed and refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask_login import current_user
+
+from hotline.errors import Forbidden, Unauthorized
+from hotline.models import Role
+
+COUNSELOR, SOCIAL_WORKER, SUPERVISOR, ADMIN = (
+    Role.COUNSELOR,
+    Role.SOCIAL_WORKER,
+    Role.SUPERVISOR,
+    Role.ADMIN,
+)
+CONSOLE = frozenset({COUNSELOR, SOCIAL_WORKER, SUPERVISOR})
+RESPONDERS = frozenset({SOCIAL_WORKER, SUPERVISOR})
+
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    # the console page and its socket
+    "console": CONSOLE,
+    "claim": CONSOLE,
+    "message": CONSOLE,
+    "sync": CONSOLE,
+    "release": CONSOLE,
+    "note": CONSOLE,
+    "notes": CONSOLE,
+    "close": CONSOLE,
+    "correct": CONSOLE,
+    "escalate": CONSOLE,
+    "duty": CONSOLE,
+    "transcript": CONSOLE,
+    # escalations
+    "escalations": RESPONDERS,
+    "acknowledge": RESPONDERS,
+    "join": RESPONDERS,
+    "close_escalation": RESPONDERS,
+    "assign": frozenset({SUPERVISOR}),
+    # supervision
+    "supervisor": frozenset({SUPERVISOR}),
+    "audit": frozenset({SUPERVISOR}),
+    "staff": frozenset({SUPERVISOR, ADMIN}),
+    # administration
+    "admin": frozenset({ADMIN}),
+}
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def current_role() -> Role:
+    """The signed-in staff member's role, or Unauthorized."""
+    if not current_user.is_authenticated:
+        raise Unauthorized("Your session has ended; please sign in again.")
+    return current_user.member.role
+
+
+def may(action: str, role: Role) -> bool:
+    """Whether ``role`` may perform ``action``."""
+    return role in PERMISSIONS[action]
+
+
+def require(action: str) -> None:
+    """Raise Unauthorized (not signed in) or Forbidden (wrong role)."""
+    if not may(action, current_role()):
+        raise Forbidden(f"Your role may not use '{action}'.")
+
+
+def requires(action: str) -> Callable[[Handler], Handler]:
+    """Decorator for views and socket handlers."""
+    if action not in PERMISSIONS:
+        raise KeyError(action)
+
+    def decorate(handler: Handler) -> Handler:
+        @wraps(handler)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            require(action)
+            return handler(*args, **kwargs)
+
+        return guarded  # type: ignore[return-value]
+
+    return decorate

@@ -1,0 +1,473 @@
+"""Escalations: a crisis that a social worker must act on, from opening to an
+outcome. Every transition is a conditional UPDATE, so two people acting at
+once cannot both win, and every transition is audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from hotline.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hotline.models import (
+    Conversation,
+    Escalation,
+    EscalationOutcome,
+    EscalationState,
+    RiskLevel,
+    Role,
+    User,
+    utcnow,
+)
+from hotline.services import audit
+
+ACTIVE_STATES = (
+    EscalationState.OPEN,
+    EscalationState.ACKNOWLEDGED,
+    EscalationState.ASSIGNED,
+    EscalationState.JOINED,
+)
+RESPONDER_ROLES = (Role.SOCIAL_WORKER, Role.SUPERVISOR)
+
+
+@dataclass(frozen=True)
+class EscalationView:
+    escalation_id: int
+    conversation_id: int
+    level: RiskLevel
+    state: EscalationState
+    source: str
+    reason: str
+    opened_at: datetime
+    alert_count: int
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    assignee_id: int | None
+    assignee: str | None
+    joined_at: datetime | None
+    closed_at: datetime | None
+    outcome: str | None
+    notes: str
+
+    def to_payload(self) -> dict[str, Any]:
+        def iso(value: datetime | None) -> str | None:
+            return value.isoformat() if value else None
+
+        return {
+            "escalation_id": self.escalation_id,
+            "conversation_id": self.conversation_id,
+            "level": str(self.level),
+            "state": str(self.state),
+            "source": self.source,
+            "reason": self.reason,
+            "opened_at": iso(self.opened_at),
+            "alert_count": self.alert_count,
+            "acknowledged_at": iso(self.acknowledged_at),
+            "acknowledged_by": self.acknowledged_by,
+            "assignee_id": self.assignee_id,
+            "assignee": self.assignee,
+            "joined_at": iso(self.joined_at),
+            "closed_at": iso(self.closed_at),
+            "outcome": self.outcome,
+            "notes": self.notes,
+            "seconds_to_acknowledge": _seconds(self.opened_at, self.acknowledged_at),
+            "seconds_to_close": _seconds(self.opened_at, self.closed_at),
+        }
+
+
+def _seconds(start: datetime, end: datetime | None) -> float | None:
+    return round((end - start).total_seconds(), 1) if end else None
+
+
+def open_if_needed(
+    session: Session,
+    conversation_id: int,
+    *,
+    level: RiskLevel,
+    source: str,
+    actor_id: int | None = None,
+    reason: str = "",
+) -> int | None:
+    """Open an escalation unless one is already open; returns the new id.
+
+    Runs inside the caller's transaction. The partial unique index allows one
+    open escalation per conversation; a savepoint keeps a lost race from
+    undoing the caller's work (the message that triggered it).
+    """
+    already_open = session.scalar(
+        select(Escalation.id).where(
+            Escalation.conversation_id == conversation_id,
+            Escalation.state != EscalationState.CLOSED,
+        )
+    )
+    if already_open is not None:
+        return None
+    now = utcnow()
+    escalation = Escalation(
+        conversation_id=conversation_id,
+        level=level,
+        state=EscalationState.OPEN,
+        source=source,
+        reason=reason,
+        opened_by=actor_id,
+        opened_at=now,
+        last_alerted_at=now,
+        alert_count=1,
+    )
+    try:
+        with session.begin_nested():
+            session.add(escalation)
+    except IntegrityError:
+        return None
+    audit.record(
+        session,
+        "escalation_opened",
+        actor_id=actor_id,
+        conversation_id=conversation_id,
+        escalation_id=escalation.id,
+        source=source,
+        level=str(level),
+    )
+    return escalation.id
+
+
+def escalate_manually(
+    session: Session, conversation_id: int, *, actor_id: int, reason: str
+) -> int:
+    """A counsellor's call to escalate, at any level, with a reason."""
+    if not reason.strip():
+        raise InvalidInput("Say why you are escalating.", field="reason")
+    level = session.scalar(
+        select(Conversation.risk_level).where(Conversation.id == conversation_id)
+    )
+    if level is None:
+        session.rollback()
+        raise NotFound("No such conversation.")
+    escalation_id = open_if_needed(
+        session,
+        conversation_id,
+        level=level,
+        source="manual",
+        actor_id=actor_id,
+        reason=reason,
+    )
+    if escalation_id is None:
+        session.rollback()
+        raise Conflict("This conversation already has an open escalation.")
+    session.commit()
+    return escalation_id
+
+
+def acknowledge(session: Session, escalation_id: int, actor_id: int) -> None:
+    """Take responsibility for an open escalation; exactly one person wins.
+
+    The person who acknowledges becomes its assignee.
+    """
+    now = utcnow()
+    result = session.execute(
+        update(Escalation)
+        .where(
+            Escalation.id == escalation_id,
+            Escalation.state == EscalationState.OPEN,
+        )
+        .values(
+            state=EscalationState.ACKNOWLEDGED,
+            acknowledged_by=actor_id,
+            acknowledged_at=now,
+            assignee_id=actor_id,
+            assigned_at=now,
+        )
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        raise _refusal(session, escalation_id, "acknowledged")
+    conversation_id = _conversation_of(session, escalation_id)
+    audit.record(
+        session,
+        "escalation_acknowledged",
+        actor_id=actor_id,
+        conversation_id=conversation_id,
+        escalation_id=escalation_id,
+    )
+    session.commit()
+
+
+def assign(
+    session: Session, escalation_id: int, *, actor_id: int, assignee_id: int
+) -> None:
+    """A supervisor hands an acknowledged escalation to a social worker."""
+    role = session.scalar(
+        select(User.role).where(User.id == assignee_id, User.is_active.is_(True))
+    )
+    if role not in RESPONDER_ROLES:
+        session.rollback()
+        raise InvalidInput("Assign to an active social worker or supervisor.")
+    result = session.execute(
+        update(Escalation)
+        .where(
+            Escalation.id == escalation_id,
+            Escalation.state.in_(
+                (EscalationState.ACKNOWLEDGED, EscalationState.ASSIGNED)
+            ),
+        )
+        .values(
+            state=EscalationState.ASSIGNED,
+            assignee_id=assignee_id,
+            assigned_at=utcnow(),
+        )
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        raise _refusal(session, escalation_id, "assigned")
+    audit.record(
+        session,
+        "escalation_assigned",
+        actor_id=actor_id,
+        conversation_id=_conversation_of(session, escalation_id),
+        escalation_id=escalation_id,
+        assignee_id=assignee_id,
+    )
+    session.commit()
+
+
+def join(
+    session: Session, escalation_id: int, actor_id: int, *, take_over: bool
+) -> int:
+    """The assignee joins the chat (or takes it over); returns the conversation.
+
+    Taking over makes the assignee the conversation's holder; joining lets
+    them write beside the counsellor.
+    """
+    escalation = session.get(Escalation, escalation_id)
+    if escalation is None:
+        session.rollback()
+        raise NotFound("No such escalation.")
+    if escalation.assignee_id != actor_id:
+        session.rollback()
+        raise Forbidden("Only the assigned responder can join.")
+    if escalation.state not in (
+        EscalationState.ACKNOWLEDGED,
+        EscalationState.ASSIGNED,
+        EscalationState.JOINED,
+    ):
+        session.rollback()
+        raise Conflict(f"This escalation is {escalation.state}.")
+    escalation.state = EscalationState.JOINED
+    escalation.joined_at = escalation.joined_at or utcnow()
+    conversation_id = escalation.conversation_id
+    if take_over:
+        session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(counselor_id=actor_id)
+        )
+    audit.record(
+        session,
+        "escalation_taken_over" if take_over else "escalation_joined",
+        actor_id=actor_id,
+        conversation_id=conversation_id,
+        escalation_id=escalation_id,
+    )
+    session.commit()
+    return conversation_id
+
+
+def close(
+    session: Session,
+    escalation_id: int,
+    *,
+    actor_id: int,
+    outcome: EscalationOutcome,
+    notes: str,
+) -> None:
+    """Close an acknowledged escalation; only with an outcome and notes."""
+    if not notes.strip():
+        raise InvalidInput("Write what was done before closing.", field="notes")
+    result = session.execute(
+        update(Escalation)
+        .where(
+            Escalation.id == escalation_id,
+            Escalation.state.in_(
+                (
+                    EscalationState.ACKNOWLEDGED,
+                    EscalationState.ASSIGNED,
+                    EscalationState.JOINED,
+                )
+            ),
+        )
+        .values(
+            state=EscalationState.CLOSED,
+            closed_by=actor_id,
+            closed_at=utcnow(),
+            outcome=outcome,
+            notes=notes,
+        )
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        raise _refusal(session, escalation_id, "closed")
+    audit.record(
+        session,
+        "escalation_closed",
+        actor_id=actor_id,
+        conversation_id=_conversation_of(session, escalation_id),
+        escalation_id=escalation_id,
+        outcome=str(outcome),
+    )
+    session.commit()
+
+
+def claim_realerts(session: Session, interval: timedelta) -> list[int]:
+    """Escalations still open after ``interval`` since their last alert.
+
+    The conditional UPDATE claims each re-alert for exactly one caller, so
+    several workers polling at once never alert twice.
+    """
+    now = utcnow()
+    due = session.scalars(
+        update(Escalation)
+        .where(
+            Escalation.state == EscalationState.OPEN,
+            Escalation.last_alerted_at <= now - interval,
+        )
+        .values(last_alerted_at=now, alert_count=Escalation.alert_count + 1)
+        .returning(Escalation.id)
+    ).all()
+    session.commit()
+    return list(due)
+
+
+def responders_on_duty(session: Session) -> tuple[list[int], list[int]]:
+    """On-duty active social workers and supervisors (ids)."""
+    rows = session.execute(
+        select(User.id, User.role).where(
+            User.is_active.is_(True),
+            User.is_on_duty.is_(True),
+            User.role.in_(RESPONDER_ROLES),
+        )
+    ).all()
+    session.rollback()
+    social_workers = [uid for uid, role in rows if role is Role.SOCIAL_WORKER]
+    supervisors = [uid for uid, role in rows if role is Role.SUPERVISOR]
+    return social_workers, supervisors
+
+
+def get(session: Session, escalation_id: int) -> EscalationView:
+    """One escalation."""
+    views = _views(session, _view_query().where(Escalation.id == escalation_id))
+    if not views:
+        raise NotFound("No such escalation.")
+    return views[0]
+
+
+def list_escalations(
+    session: Session, state: str | None = None, limit: int = 200
+) -> list[EscalationView]:
+    """``open`` = not yet acknowledged, ``acknowledged`` = in hand, ``closed``;
+    None = everything. Oldest first for open ones, newest first otherwise."""
+    query = _view_query()
+    if state == "open":
+        query = query.where(Escalation.state == EscalationState.OPEN).order_by(
+            Escalation.opened_at
+        )
+    elif state == "acknowledged":
+        query = query.where(
+            Escalation.state.in_(
+                (
+                    EscalationState.ACKNOWLEDGED,
+                    EscalationState.ASSIGNED,
+                    EscalationState.JOINED,
+                )
+            )
+        ).order_by(Escalation.opened_at)
+    elif state == "closed":
+        query = query.where(Escalation.state == EscalationState.CLOSED).order_by(
+            Escalation.closed_at.desc()
+        )
+    elif state is None:
+        query = query.order_by(Escalation.opened_at.desc())
+    else:
+        raise InvalidInput("state must be open, acknowledged or closed.")
+    return _views(session, query.limit(limit))
+
+
+def open_escalation_of(session: Session, conversation_id: int) -> EscalationView | None:
+    """The conversation's escalation that is not closed, if any."""
+    views = _views(
+        session,
+        _view_query().where(
+            Escalation.conversation_id == conversation_id,
+            Escalation.state != EscalationState.CLOSED,
+        ),
+    )
+    return views[0] if views else None
+
+
+def joined_responder(session: Session, conversation_id: int) -> int | None:
+    """The responder who joined this conversation's open escalation, if any."""
+    responder = session.scalar(
+        select(Escalation.assignee_id).where(
+            Escalation.conversation_id == conversation_id,
+            Escalation.state == EscalationState.JOINED,
+        )
+    )
+    session.rollback()
+    return responder
+
+
+def _view_query() -> Select[Any]:
+    acknowledger = aliased(User)
+    assignee = aliased(User)
+    return (
+        select(Escalation, acknowledger.username, assignee.username)
+        .outerjoin(acknowledger, acknowledger.id == Escalation.acknowledged_by)
+        .outerjoin(assignee, assignee.id == Escalation.assignee_id)
+    )
+
+
+def _views(session: Session, query: Select[Any]) -> list[EscalationView]:
+    views = [
+        EscalationView(
+            escalation_id=escalation.id,
+            conversation_id=escalation.conversation_id,
+            level=escalation.level,
+            state=escalation.state,
+            source=escalation.source,
+            reason=escalation.reason,
+            opened_at=escalation.opened_at,
+            alert_count=escalation.alert_count,
+            acknowledged_at=escalation.acknowledged_at,
+            acknowledged_by=acknowledged_by,
+            assignee_id=escalation.assignee_id,
+            assignee=assignee,
+            joined_at=escalation.joined_at,
+            closed_at=escalation.closed_at,
+            outcome=str(escalation.outcome) if escalation.outcome else None,
+            notes=escalation.notes,
+        )
+        for escalation, acknowledged_by, assignee in session.execute(query).all()
+    ]
+    session.rollback()
+    return views
+
+
+def _conversation_of(session: Session, escalation_id: int) -> int:
+    conversation_id = session.scalar(
+        select(Escalation.conversation_id).where(Escalation.id == escalation_id)
+    )
+    assert conversation_id is not None
+    return conversation_id
+
+
+def _refusal(session: Session, escalation_id: int, verb: str) -> Exception:
+    state = session.scalar(
+        select(Escalation.state).where(Escalation.id == escalation_id)
+    )
+    session.rollback()
+    if state is None:
+        return NotFound("No such escalation.")
+    return Conflict(f"This escalation cannot be {verb} now: it is {state}.")

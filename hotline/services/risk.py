@@ -1,0 +1,196 @@
+"""Triage results on messages and conversations, and people's corrections."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hotline.errors import InvalidInput, NotFound
+from hotline.models import (
+    Assessment,
+    Conversation,
+    Message,
+    RiskLevel,
+    TriageCorrection,
+    utcnow,
+)
+from hotline.services import audit, escalations
+
+logger = logging.getLogger(__name__)
+MAX_SIGNAL_NAMES = 8
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    """An assessment as the web app stores it (built from ``triage``'s dict)."""
+
+    level: RiskLevel
+    score: float
+    signals: list[dict[str, Any]]
+    needs: list[str]
+    model_version: str
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TriageResult:
+        return cls(
+            level=RiskLevel(data["level"]),
+            score=float(data["score"]),
+            signals=list(data.get("signals", [])),
+            needs=list(data.get("needs", [])),
+            model_version=str(data.get("model", "unknown")),
+        )
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "level": str(self.level),
+            "score": round(self.score, 3),
+            "signals": self.signals,
+            "needs": self.needs,
+            "model": self.model_version,
+        }
+
+
+def assess_text(text: str) -> TriageResult | None:
+    """Run the triage model; None (logged loudly) if it fails.
+
+    A failed assessment must never cost the resident their message, so the
+    message is stored anyway and the console shows it as not assessed.
+    """
+    try:
+        from triage import assess
+
+        return TriageResult.from_dict(assess(text).to_dict())
+    except Exception:
+        logger.exception("triage failed; message stored without an assessment")
+        return None
+
+
+def apply_assessment(
+    session: Session, conversation_id: int, message_id: int, result: TriageResult
+) -> RiskLevel:
+    """Store an assessment and raise the conversation's risk (never lower it).
+
+    Runs inside the caller's transaction; returns the conversation's level.
+    """
+    session.add(
+        Assessment(
+            message_id=message_id,
+            conversation_id=conversation_id,
+            level=result.level,
+            score=result.score,
+            signals=result.signals,
+            needs=result.needs,
+            model_version=result.model_version,
+            created_at=utcnow(),
+        )
+    )
+    conversation = session.get(Conversation, conversation_id)
+    assert conversation is not None
+    if result.level.rank > conversation.risk_rank:
+        conversation.risk_level = result.level
+        conversation.risk_rank = result.level.rank
+    merged = sorted(set(conversation.needs) | set(result.needs))
+    if merged != sorted(conversation.needs):
+        conversation.needs = merged
+    fired = [s["name"] for s in result.signals if s.get("status", "active") == "active"]
+    names = list(dict.fromkeys([*conversation.risk_signals, *fired]))[:MAX_SIGNAL_NAMES]
+    if names != conversation.risk_signals:
+        conversation.risk_signals = names
+    return conversation.risk_level
+
+
+def correct_level_and_escalate(
+    session: Session,
+    conversation_id: int,
+    *,
+    actor_id: int,
+    to_level: RiskLevel,
+    reason: str,
+) -> int | None:
+    """Record a correction; a correction to crisis opens an escalation.
+
+    Returns the id of a newly opened escalation, if any. Commits once.
+    """
+    correct_level(
+        session, conversation_id, actor_id=actor_id, to_level=to_level, reason=reason
+    )
+    escalation_id = None
+    if to_level is RiskLevel.CRISIS:
+        escalation_id = escalations.open_if_needed(
+            session,
+            conversation_id,
+            level=to_level,
+            source="correction",
+            actor_id=actor_id,
+            reason=reason,
+        )
+    session.commit()
+    return escalation_id
+
+
+def correct_level(
+    session: Session,
+    conversation_id: int,
+    *,
+    actor_id: int,
+    to_level: RiskLevel,
+    reason: str,
+) -> TriageCorrection:
+    """Set a conversation's level by a person's decision, kept as feedback."""
+    if not reason.strip():
+        raise InvalidInput("Say why the level is wrong.", field="reason")
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        session.rollback()
+        raise NotFound("No such conversation.")
+    latest_assessed = session.scalar(
+        select(Message.id)
+        .join(Assessment, Assessment.message_id == Message.id)
+        .where(Message.conversation_id == conversation_id)
+        .order_by(Message.seq.desc())
+        .limit(1)
+    )
+    correction = TriageCorrection(
+        conversation_id=conversation_id,
+        message_id=latest_assessed,
+        from_level=conversation.risk_level,
+        to_level=to_level,
+        reason=reason,
+        author_id=actor_id,
+        created_at=utcnow(),
+    )
+    session.add(correction)
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(risk_level=to_level, risk_rank=to_level.rank)
+    )
+    audit.record(
+        session,
+        "level_corrected",
+        actor_id=actor_id,
+        conversation_id=conversation_id,
+        from_level=str(correction.from_level),
+        to_level=str(to_level),
+        reason=reason,
+    )
+    return correction
+
+
+def training_feedback(session: Session) -> list[dict[str, str]]:
+    """Corrected messages as ``{"text", "level"}`` rows for retraining."""
+    rows = session.execute(
+        select(Message.body, TriageCorrection.to_level)
+        .join(TriageCorrection, TriageCorrection.message_id == Message.id)
+        .order_by(TriageCorrection.id)
+    ).all()
+    session.rollback()
+    # The latest correction of a message wins.
+    latest: dict[str, str] = {}
+    for body, level in rows:
+        latest[body] = str(level)
+    return [{"text": text, "level": level} for text, level in latest.items()]
