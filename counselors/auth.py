@@ -74,7 +74,7 @@ def unauthorized() -> Any:
 def login_page() -> Any:
     """The sign-in form (CSRF-protected)."""
     if current_user.is_authenticated:
-        return redirect(url_for("console.index"))
+        return redirect(home_for_role())
     form = LoginForm()
     if form.validate_on_submit():
         try:
@@ -121,4 +121,11 @@ def _safe_next(target: str | None) -> str:
     # Only same-site paths: an open redirect after login is a phishing aid.
     if target and target.startswith("/") and not target.startswith("//"):
         return target
+    return home_for_role()
+
+
+def home_for_role() -> str:
+    """Where a signed-in staff member starts."""
+    if current_user.is_authenticated and current_user.role == "admin":
+        return url_for("admin.staff")
     return url_for("console.index")

@@ -65,8 +65,9 @@ def _register_socket_handlers() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from counselors import auth
+    from counselors import admin, auth
     from counselors.console import views as console_views
+    from counselors.supervisor import views as supervisor_views
     from hotline import api, assets
     from hotline.resident import views as resident_views
 
@@ -76,5 +77,7 @@ def _register_blueprints(app: Flask) -> None:
         api.bp,
         auth.bp,
         console_views.bp,
+        supervisor_views.bp,
+        admin.bp,
     ):
         app.register_blueprint(blueprint)

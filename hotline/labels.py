@@ -41,6 +41,35 @@ def need_names() -> dict[str, str]:
     }
 
 
+def risk_level_names() -> dict[str, str]:
+    return {
+        "crisis": _("Crisis"),
+        "high": _("High"),
+        "moderate": _("Moderate"),
+        "low": _("Low"),
+    }
+
+
+def escalation_outcome_names() -> dict[str, str]:
+    return {
+        "safety_plan": _("Safety plan agreed"),
+        "emergency_services": _("Emergency services contacted"),
+        "psychiatric_referral": _("Referred to psychiatric care"),
+        "family_or_community_contacted": _("Family or community worker contacted"),
+        "false_alarm": _("False alarm"),
+    }
+
+
+def escalation_state_names() -> dict[str, str]:
+    return {
+        "open": _("Waiting for acknowledgement"),
+        "acknowledged": _("Acknowledged"),
+        "assigned": _("Assigned"),
+        "joined": _("Responder in the chat"),
+        "closed": _("Closed"),
+    }
+
+
 def error_messages() -> dict[str, str]:
     """Messages for the error codes of DESIGN §3, as residents and staff read them."""
     return {
@@ -78,6 +107,12 @@ def resident_strings() -> dict[str, object]:
         ),
         "confirm_end": _("End this chat? You can start a new one at any time."),
         "start_failed": _("Could not start a chat. Please try again."),
+        "social_worker": _("Social worker"),
+        "social_worker_joined": _("A social worker has joined the conversation."),
+        "crisis_contacts": _(
+            "If you are in danger right now, please call one of these numbers:"
+        ),
+        "crisis_line_names": crisis_line_names(),
         "errors": error_messages(),
     }
 
@@ -104,6 +139,33 @@ def console_strings() -> dict[str, object]:
         "released": _("Returned to the queue."),
         "wrapped": _("Conversation closed."),
         "errors": error_messages(),
+        "levels": risk_level_names(),
+        "needs": need_names(),
+        "escalation_states": escalation_state_names(),
+        "escalation_outcomes": escalation_outcome_names(),
+        "escalation_alert": _("Crisis escalation: conversation #{id}"),
+        "escalation_repeat": _("Still not acknowledged: conversation #{id}"),
+        "acknowledge": _("Acknowledge"),
+        "join": _("Join the chat"),
+        "take_over": _("Take over"),
+        "close_escalation": _("Close escalation"),
+        "read_transcript": _("Read transcript"),
+        "waited": _("{seconds} s"),
+        "overdue": _("Overdue"),
+        "on_duty": _("On duty"),
+        "off_duty": _("Off duty"),
+        "correct_prompt": _("Why is this level wrong?"),
+        "escalate_prompt": _("Why are you escalating?"),
+        "escalated": _("Escalated to the social workers on duty."),
+        "nobody_on_duty": _(
+            "Nobody is on duty: the resident was shown emergency numbers."
+        ),
+        "corrected": _("Level corrected."),
+        "acknowledged": _("You acknowledged this escalation."),
+        "taken_over": _("A social worker took over this conversation."),
+        "social_worker_joined": _("A social worker has joined the conversation."),
+        "social_worker": _("Social worker"),
+        "supervisor": _("Supervisor"),
         "lang_zh": _("Chinese"),
         "lang_en": _("English"),
     }

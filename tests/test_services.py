@@ -151,7 +151,7 @@ def test_accounts(new_session):
     with pytest.raises(Conflict):
         accounts.create_user(session, "ana.li", "another password", Role.COUNSELOR)
     with pytest.raises(InvalidInput):
-        accounts.create_user(session, "bo", "short", Role.COUNSELOR)
+        accounts.create_user(session, "bob", "short", Role.COUNSELOR)
     with pytest.raises(InvalidInput):
         accounts.create_user(session, "has space", "a long password", Role.COUNSELOR)
 

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from typing import Any
+
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from hotline.labels import console_strings, need_names, outcome_names, role_names
+from counselors.permissions import may
+from hotline.labels import (
+    console_strings,
+    escalation_outcome_names,
+    need_names,
+    outcome_names,
+    risk_level_names,
+    role_names,
+)
 
 bp = Blueprint("console", __name__, template_folder="../templates")
 
 
 @bp.get("/console")
 @login_required
-def index() -> str:
+def index() -> Any:
     """The counsellor's workspace; everything live happens over ``/console``."""
+    if not may("console", current_user.member.role):
+        return redirect(url_for("admin.staff"))
     return render_template(
         "console/index.html",
         user=current_user,
@@ -22,4 +34,6 @@ def index() -> str:
         role_names=role_names(),
         outcome_names=outcome_names(),
         need_names=need_names(),
+        level_names=risk_level_names(),
+        escalation_outcome_names=escalation_outcome_names(),
     )

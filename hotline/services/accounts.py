@@ -17,7 +17,7 @@ from hotline.models import Role, User
 from hotline.services import audit
 
 _hasher = PasswordHasher()
-_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
+_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 MIN_PASSWORD_CHARS = 10
 # Verified against when the username is unknown, so a failed login takes the
 # same time whether or not the account exists.
@@ -38,7 +38,7 @@ class StaffMember:
 def create_user(session: Session, username: str, password: str, role: Role) -> int:
     """Create a staff account; returns its id."""
     if not _USERNAME.match(username):
-        raise InvalidInput("Usernames are 3-64 letters, digits, '.', '_' or '-'.")
+        raise InvalidInput("Usernames are 2-64 letters, digits, '.', '_' or '-'.")
     if len(password) < MIN_PASSWORD_CHARS:
         raise InvalidInput(f"Passwords need at least {MIN_PASSWORD_CHARS} characters.")
     user = User(username=username, password_hash=_hasher.hash(password), role=role)

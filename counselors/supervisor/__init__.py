@@ -1,0 +1,1 @@
+"""Supervision: escalation board, history, transcripts (audited), audit log."""

@@ -1,0 +1,110 @@
+"""Supervisor pages and the escalation and audit JSON API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, render_template, request
+from flask_login import current_user, login_required
+
+from counselors.permissions import requires
+from hotline.errors import InvalidInput
+from hotline.extensions import db
+from hotline.labels import (
+    console_strings,
+    escalation_outcome_names,
+    risk_level_names,
+    role_names,
+)
+from hotline.services import audit, escalations
+from hotline.services.accounts import list_staff
+from hotline.services.transcripts import read_transcript
+
+bp = Blueprint("supervisor", __name__, template_folder="../templates")
+
+
+@bp.get("/supervisor")
+@login_required
+@requires("supervisor")
+def board() -> str:
+    """The live escalation board and the history of closed escalations."""
+    history = escalations.list_escalations(db.session, "closed", limit=100)
+    responders = [
+        member
+        for member in list_staff(db.session)
+        if member.is_active and str(member.role) in ("social_worker", "supervisor")
+    ]
+    return render_template(
+        "supervisor/board.html",
+        user=current_user,
+        history=[e.to_payload() for e in history],
+        responders=responders,
+        target_seconds=current_app.config["ESCALATION_ACK_TARGET_SECONDS"],
+        strings=console_strings(),
+        role_names=role_names(),
+        outcome_names=escalation_outcome_names(),
+        level_names=risk_level_names(),
+    )
+
+
+@bp.get("/supervisor/conversations/<int:conversation_id>")
+@login_required
+@requires("transcript")
+def transcript(conversation_id: int) -> str:
+    """A whole conversation; reads by non-participants are audited."""
+    result = read_transcript(db.session, conversation_id, current_user.member)
+    return render_template(
+        "supervisor/transcript.html",
+        user=current_user,
+        transcript=result.to_payload(),
+        level_names=risk_level_names(),
+        role_names=role_names(),
+    )
+
+
+@bp.get("/supervisor/audit")
+@login_required
+@requires("audit")
+def audit_log() -> str:
+    """The audit trail, filterable by action, actor and conversation."""
+    filters = _audit_filters()
+    entries = audit.list_entries(db.session, **filters)
+    return render_template(
+        "supervisor/audit.html",
+        user=current_user,
+        entries=[e.to_payload() for e in entries],
+        filters=filters,
+        actions=audit.ACTIONS,
+        role_names=role_names(),
+    )
+
+
+@bp.get("/api/escalations")
+@requires("escalations")
+def escalations_api() -> Any:
+    """Escalations by state for tools: open, acknowledged or closed."""
+    state = request.args.get("state")
+    views = escalations.list_escalations(db.session, state)
+    return jsonify({"escalations": [view.to_payload() for view in views]})
+
+
+@bp.get("/api/audit")
+@requires("audit")
+def audit_api() -> Any:
+    """The audit trail as JSON (read-only: no route edits or deletes it)."""
+    entries = audit.list_entries(db.session, **_audit_filters())
+    return jsonify({"entries": [entry.to_payload() for entry in entries]})
+
+
+def _audit_filters() -> dict[str, Any]:
+    action = request.args.get("action") or None
+    if action is not None and action not in audit.ACTIONS:
+        raise InvalidInput("Unknown action.", field="action")
+    conversation = request.args.get("conversation") or None
+    if conversation is not None and not conversation.isdigit():
+        raise InvalidInput("conversation must be a number.", field="conversation")
+    return {
+        "action": action,
+        "actor": (request.args.get("actor") or None),
+        "conversation_id": int(conversation) if conversation else None,
+    }
