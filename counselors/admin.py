@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from counselors.permissions import requires
@@ -27,7 +28,7 @@ class NewStaffForm(FlaskForm):
     password = PasswordField(
         _l("Password"), validators=[DataRequired(), Length(MIN_PASSWORD_CHARS, 256)]
     )
-    role = SelectField(_l("Role"), choices=[(r.value, r.value) for r in Role])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r.value) for r in Role])
 
 
 @bp.route("/admin", methods=["GET", "POST"])
@@ -37,7 +38,7 @@ def staff() -> Any:
     """List staff accounts and create new ones."""
     names = role_names()
     form = NewStaffForm()
-    form.role.choices = [(role.value, names[role.value]) for role in Role]
+    form.role.choices = [SelectChoice(role.value, names[role.value]) for role in Role]
     if form.validate_on_submit():
         try:
             user_id = create_user(
