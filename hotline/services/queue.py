@@ -18,6 +18,7 @@ from hotline.models import (
     WrapUp,
     utcnow,
 )
+from hotline.services import audit
 from hotline.services.conversations import may_write_as_staff
 
 PREVIEW_CHARS = 120
@@ -196,6 +197,9 @@ def claim_conversation(
         if conversation.state is ConversationState.CLOSED:
             raise ConversationClosed()
         raise AlreadyClaimed()
+    audit.record(
+        session, "claim", actor_id=counselor_id, conversation_id=conversation_id
+    )
     session.commit()
     return _held(session, conversation_id)
 
@@ -216,6 +220,9 @@ def release_conversation(
     if result.rowcount != 1:
         session.rollback()
         raise _not_held(session, conversation_id)
+    audit.record(
+        session, "release", actor_id=counselor_id, conversation_id=conversation_id
+    )
     session.commit()
 
 
