@@ -1,0 +1,113 @@
+"""Supervisor and admin pages: transcripts (audited), audit log, escalation API."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from hotline.extensions import db
+from hotline.models import AuditEvent, Role, Sender
+from hotline.services import conversations, escalations
+from tests.conftest import PASSWORD
+
+
+def sign_in(app, make_user, username, role):
+    make_user(username, role)
+    http = app.test_client()
+    assert (
+        http.post(
+            "/api/auth/login", json={"username": username, "password": PASSWORD}
+        ).status_code
+        == 200
+    )
+    return http
+
+
+def seed_conversation(app, body="<b>我睡不着</b>"):
+    with app.app_context():
+        session = db.new_session()
+        cid, _ = conversations.start_conversation(session, "zh")
+        conversations.post_message(
+            session, cid, sender=Sender.RESIDENT, body=body, client_id="seed-0001"
+        )
+        session.close()
+    return cid
+
+
+def test_supervisor_reads_a_transcript_and_it_is_audited(app, make_user, scalar):
+    cid = seed_conversation(app)
+    http = sign_in(app, make_user, "sun", Role.SUPERVISOR)
+    page = http.get(f"/supervisor/conversations/{cid}").get_data(as_text=True)
+    assert "&lt;b&gt;我睡不着&lt;/b&gt;" in page  # escaped, never rendered as HTML
+    assert "<b>我睡不着</b>" not in page
+    reads = scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.action == "transcript_read", AuditEvent.conversation_id == cid
+        )
+    )
+    assert reads == 1
+    audit_page = http.get("/supervisor/audit?action=transcript_read").get_data(
+        as_text=True
+    )
+    assert "transcript_read" in audit_page
+    entries = http.get(f"/api/audit?conversation={cid}").json["entries"]
+    assert [e["action"] for e in entries] == ["transcript_read"]
+    assert entries[0]["actor"] == "sun"
+
+
+def test_audit_filters_are_validated(app, make_user):
+    http = sign_in(app, make_user, "sun", Role.SUPERVISOR)
+    assert http.get("/api/audit?action=drop_table").status_code == 400
+    assert http.get("/api/audit?conversation=abc").status_code == 400
+
+
+def test_escalation_api_lists_by_state(app, make_user):
+    cid = seed_conversation(app)
+    worker_id = make_user("wei", Role.SOCIAL_WORKER)
+    with app.app_context():
+        session = db.new_session()
+        escalation_id = escalations.escalate_manually(
+            session, cid, actor_id=worker_id, reason="farewell message"
+        )
+        session.close()
+    http = app.test_client()
+    http.post("/api/auth/login", json={"username": "wei", "password": PASSWORD})
+    listed = http.get("/api/escalations?state=open").json["escalations"]
+    assert [(e["escalation_id"], e["conversation_id"]) for e in listed] == [
+        (escalation_id, cid)
+    ]
+    assert listed[0]["opened_at"] and listed[0]["acknowledged_at"] is None
+    assert http.get("/api/escalations?state=closed").json == {"escalations": []}
+    assert http.get("/api/escalations?state=weird").status_code == 400
+
+
+def test_admin_creates_staff_from_the_page(app, make_user, scalar):
+    http = sign_in(app, make_user, "root", Role.ADMIN)
+    assert http.get("/console").headers["Location"] == "/admin"
+    created = http.post(
+        "/admin",
+        data={"username": "ana", "password": "long enough pw", "role": "counselor"},
+    )
+    assert created.status_code == 302
+    assert "ana" in http.get("/admin").get_data(as_text=True)
+    assert (
+        scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "user_created")
+        )
+        == 1
+    )
+    too_short = http.post(
+        "/admin", data={"username": "bo", "password": "short", "role": "counselor"}
+    )
+    assert too_short.status_code == 200
+    assert "ana" in too_short.get_data(as_text=True)
+
+
+def test_board_page_renders_for_supervisors(app, make_user):
+    http = sign_in(app, make_user, "sun", Role.SUPERVISOR)
+    page = http.get("/supervisor?lang=en").get_data(as_text=True)
+    assert "Escalation board" in page
+    assert "Closed escalations" in page
