@@ -45,8 +45,11 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Any) -> Any:
         if value is None:
             return None
-        # SQLite hands back naive values: they were stored in UTC.
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+        # SQLite hands back naive values (stored in UTC); PostgreSQL hands back
+        # the session's zone. Either way callers get datetime.UTC.
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def _enum(enum_class: type[enum.StrEnum], name: str | None = None) -> Enum:

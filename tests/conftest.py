@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,29 +13,34 @@ from flask_socketio import SocketIOTestClient
 
 from hotline import create_app
 from hotline.extensions import db, socketio
-from hotline.migrate import upgrade
 from hotline.models import Role
 from hotline.services.accounts import create_user
+from tests import databases
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file migrated to head once; each test gets a copy."""
-    path = tmp_path_factory.mktemp("template") / "hotline.sqlite3"
-    upgrade(f"sqlite:///{path}")
-    return path
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database migrated to head once per session; each test gets a copy."""
+    with databases.migrated_template(tmp_path_factory.mktemp("template")) as template:
+        yield template
 
 
 @pytest.fixture
-def app_config(tmp_path: Path, migrated_template: Path) -> dict[str, Any]:
+def database_url(tmp_path: Path, migrated_template: str) -> Iterator[str]:
+    """The URL of this test's own database (SQLite, or PostgreSQL if asked)."""
+    with databases.fresh_database(migrated_template, tmp_path) as url:
+        yield url
+        db.dispose()
+
+
+@pytest.fixture
+def app_config(database_url: str) -> dict[str, Any]:
     """Config for a test app on its own copy of the migrated database."""
-    database = tmp_path / "hotline.sqlite3"
-    shutil.copy(migrated_template, database)
     return {
         "TESTING": True,
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
