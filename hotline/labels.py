@@ -146,6 +146,7 @@ def console_strings() -> dict[str, object]:
         "escalation_alert": _("Crisis escalation: conversation #{id}"),
         "escalation_repeat": _("Still not acknowledged: conversation #{id}"),
         "acknowledge": _("Acknowledge"),
+        "assign": _("Assign to the person chosen below"),
         "join": _("Join the chat"),
         "take_over": _("Take over"),
         "close_escalation": _("Close escalation"),

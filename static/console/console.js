@@ -1,13 +1,18 @@
-// The counsellor console: live queue, claimed conversations, replies with
-// acknowledgements, notes, release and wrap-up. Resyncs after reconnects.
+// The counsellor console: live queue ordered by risk, claimed conversations,
+// replies with acknowledgements, notes, triage corrections, escalations with
+// alerts, release and wrap-up. Resyncs after reconnects.
 import { io } from "/static/vendor/socket.io.esm.min.js";
+import { startAlerts, stopAlerts } from "/static/console/alerts.js";
 import { Outbox } from "/static/shared/outbox.js";
-import { Transcript, errorText, format, readStrings } from "/static/shared/transcript.js";
+import {
+  Transcript, errorText, format, levelBadge, readStrings,
+} from "/static/shared/transcript.js";
 
 const ACK_TIMEOUT_MS = 10000;
 const strings = readStrings();
 const $ = (id) => document.getElementById(id);
 const userId = document.body.dataset.userId;
+const isResponder = ["social_worker", "supervisor"].includes(document.body.dataset.role);
 
 const held = new Map(); // conversation_id -> {state, transcript, unread}
 let queueItems = [];
@@ -56,16 +61,31 @@ function renderQueue() {
     const preview = document.createElement("p");
     preview.className = "preview";
     preview.textContent = item.preview;
+    const tags = document.createElement("div");
+    tags.className = "tags";
+    tags.append(
+      levelBadge(item.risk_level, strings.levels),
+      ...item.signals.map((name) => tag(name, "signal-tag")),
+      ...item.needs.map((need) => tag(strings.needs[need] || need, "need-tag")),
+    );
+    li.dataset.level = item.risk_level;
     const claim = document.createElement("button");
     claim.type = "button";
     claim.className = "primary claim";
     claim.textContent = strings.claim;
     claim.addEventListener("click", () => claimConversation(item.conversation_id, claim));
-    li.append(title, meta, preview, claim);
+    li.append(title, tags, meta, preview, claim);
     return li;
   }));
   $("queue-count").textContent = queueItems.length;
   $("queue-empty").hidden = queueItems.length > 0;
+}
+
+function tag(text, className) {
+  const node = document.createElement("span");
+  node.className = `tag ${className}`;
+  node.textContent = text;
+  return node;
 }
 
 function renderHeld() {
@@ -77,6 +97,7 @@ function renderHeld() {
     button.className = `held-item${id === selectedId ? " selected" : ""}${entry.unread ? " unread" : ""}`;
     button.textContent = format(strings.conversation, { id });
     if (entry.state === "closed") button.textContent += ` · ${strings.state_closed}`;
+    button.prepend(levelBadge(entry.risk_level || "low", strings.levels));
     if (entry.unread) button.setAttribute("aria-label", `${button.textContent} · ${strings.new_message}`);
     button.addEventListener("click", () => select(id));
     li.append(button);
@@ -93,14 +114,19 @@ function ensureHeld(conversation) {
     list.setAttribute("role", "log");
     held.set(id, {
       state: conversation.state,
+      risk_level: conversation.risk_level,
       unread: false,
       transcript: new Transcript(list, {
         resident: strings.resident, counselor: strings.you, system: strings.system,
-        sending: strings.sending, failed: strings.failed,
+        social_worker: strings.social_worker, supervisor: strings.supervisor,
+        sending: strings.sending, failed: strings.failed, levels: strings.levels,
+        notices: { social_worker_joined: strings.social_worker_joined },
       }),
     });
   } else {
-    held.get(id).state = conversation.state;
+    const entry = held.get(id);
+    if (conversation.state) entry.state = conversation.state;
+    if (conversation.risk_level) entry.risk_level = conversation.risk_level;
   }
   return held.get(id);
 }
@@ -139,6 +165,9 @@ function select(id) {
   if (!entry) return renderHeld();
   entry.unread = false;
   $("conversation-title").textContent = format(strings.conversation, { id });
+  $("conversation-level").replaceChildren(levelBadge(entry.risk_level || "low", strings.levels));
+  $("correct-level").value = entry.risk_level || "low";
+  $("triage-form").hidden = entry.state !== "active";
   $("conversation-state").textContent =
     entry.state === "closed" ? strings.state_closed : strings.state_active;
   $("release").hidden = entry.state !== "active";
@@ -203,7 +232,8 @@ socket.on("held", async (payload) => {
 });
 socket.on("conversation", async (change) => {
   const id = change.conversation_id;
-  if (change.state === "released" || change.state === "wrapped") return forget(id);
+  if (change.state === "taken_over") toast(strings.taken_over);
+  if (["released", "wrapped", "taken_over"].includes(change.state)) return forget(id);
   ensureHeld(change);
   await syncConversation(id);
   if (selectedId === id || selectedId === null) select(id);
@@ -230,6 +260,7 @@ $("composer").addEventListener("submit", (event) => {
 });
 $("body").addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault(); // else the line break lands in the emptied box
     $("composer").requestSubmit();
   }
 });
@@ -273,4 +304,171 @@ $("wrap-up-form").addEventListener("submit", async (event) => {
   $("wrap-up").close();
   toast(strings.wrapped);
 });
-setInterval(renderQueue, 30000);
+$("triage-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const reason = $("correct-reason").value.trim();
+  if (!reason) return toast(strings.correct_prompt);
+  const level = $("correct-level").value;
+  const ack = await request("correct", { conversation_id: selectedId, level, reason });
+  if (!ack.ok) return toast(errorText(strings, ack.error));
+  $("correct-reason").value = "";
+  held.get(selectedId).risk_level = level;
+  select(selectedId);
+  toast(strings.corrected);
+});
+$("escalate").addEventListener("click", async () => {
+  const reason = $("correct-reason").value.trim() || window.prompt(strings.escalate_prompt);
+  if (!reason) return;
+  const ack = await request("escalate", { conversation_id: selectedId, reason });
+  if (!ack.ok) return toast(errorText(strings, ack.error));
+  $("correct-reason").value = "";
+  toast(ack.alerted === "nobody" ? strings.nobody_on_duty : strings.escalated);
+});
+
+// --- duty and escalations ---------------------------------------------
+
+let onDuty = false;
+function renderDuty() {
+  $("duty").textContent = onDuty ? strings.on_duty : strings.off_duty;
+  $("duty").setAttribute("aria-pressed", String(onDuty));
+  $("duty").classList.toggle("primary", onDuty);
+}
+socket.on("duty", (payload) => {
+  onDuty = payload.on_duty;
+  renderDuty();
+});
+$("duty").addEventListener("click", async () => {
+  if (!onDuty && "Notification" in window && Notification.permission === "default") {
+    Notification.requestPermission();
+  }
+  const ack = await request("duty", { on_duty: !onDuty });
+  if (!ack.ok) return toast(errorText(strings, ack.error));
+  onDuty = ack.on_duty;
+  renderDuty();
+});
+
+let escalationList = { open: [], acknowledged: [], target_seconds: 120 };
+
+function clockText(openedAt) {
+  const seconds = Math.floor((Date.now() - new Date(openedAt).getTime()) / 1000);
+  return format(strings.waited, { seconds: Math.max(0, seconds) });
+}
+
+function escalationNode(item) {
+  const li = document.createElement("li");
+  li.className = `escalation state-${item.state}`;
+  li.dataset.escalationId = item.escalation_id;
+  const seconds = (Date.now() - new Date(item.opened_at).getTime()) / 1000;
+  if (item.state === "open" && seconds > escalationList.target_seconds) {
+    li.classList.add("overdue");
+  }
+  const title = document.createElement("strong");
+  title.textContent = format(strings.conversation, { id: item.conversation_id });
+  const state = document.createElement("span");
+  state.className = "meta";
+  state.textContent = [
+    strings.escalation_states[item.state] || item.state,
+    item.assignee || "",
+    item.reason || "",
+  ].filter(Boolean).join(" · ");
+  const clock = document.createElement("span");
+  clock.className = "clock";
+  clock.dataset.openedAt = item.opened_at;
+  clock.textContent = item.state === "open" ? clockText(item.opened_at)
+    : format(strings.waited, { seconds: Math.round(item.seconds_to_acknowledge) });
+  const actions = document.createElement("div");
+  actions.className = "actions";
+  const button = (label, handler, className = "secondary") => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = className;
+    b.textContent = label;
+    b.addEventListener("click", handler);
+    actions.append(b);
+  };
+  if (item.state === "open") {
+    button(strings.acknowledge, () => escalationAction("acknowledge", item), "primary");
+  } else if (String(item.assignee_id) === userId) {
+    if (item.state !== "joined") {
+      button(strings.join, () => escalationAction("join", item, { take_over: false }));
+      button(strings.take_over, () => escalationAction("join", item, { take_over: true }));
+    }
+    button(strings.close_escalation, () => openEscalationClose(item));
+  }
+  const read = document.createElement("a");
+  read.href = `/supervisor/conversations/${item.conversation_id}`;
+  read.textContent = strings.read_transcript;
+  read.target = "_blank";
+  read.rel = "noopener";
+  actions.append(read);
+  li.append(levelBadge(item.level, strings.levels), title, clock, state, actions);
+  return li;
+}
+
+function renderEscalations() {
+  if (!isResponder) return;
+  const items = [...escalationList.open, ...escalationList.acknowledged];
+  $("escalations").replaceChildren(...items.map(escalationNode));
+  $("escalations-count").textContent = escalationList.open.length;
+  $("escalations-empty").hidden = items.length > 0;
+  if (!escalationList.open.length) stopAlerts();
+}
+
+async function escalationAction(event, item, extra = {}) {
+  const ack = await request(event, { escalation_id: item.escalation_id, ...extra });
+  if (!ack.ok) return toast(errorText(strings, ack.error));
+  if (event === "acknowledge") {
+    stopAlerts();
+    toast(strings.acknowledged);
+  }
+  if (event === "join") {
+    const id = ack.conversation_id;
+    ensureHeld({ conversation_id: id, state: "active" });
+    await syncConversation(id);
+    select(id);
+  }
+}
+
+let closingEscalation = null;
+function openEscalationClose(item) {
+  closingEscalation = item;
+  $("escalation-close-form").reset();
+  $("escalation-close-error").hidden = true;
+  $("escalation-close").showModal();
+}
+$("escalation-close-cancel").addEventListener("click", () => $("escalation-close").close());
+$("escalation-close-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const ack = await request("close_escalation", {
+    escalation_id: closingEscalation.escalation_id,
+    outcome: form.get("outcome"),
+    notes: form.get("notes") || "",
+  });
+  if (!ack.ok) {
+    $("escalation-close-error").textContent = errorText(strings, ack.error);
+    $("escalation-close-error").hidden = false;
+    return;
+  }
+  $("escalation-close").close();
+});
+
+socket.on("escalations", (payload) => {
+  escalationList = payload;
+  renderEscalations();
+});
+// An alert: sound, system notification and a flashing title until someone
+// acknowledges (the list update stops them).
+socket.on("escalation", (item) => {
+  const template = item.repeat ? strings.escalation_repeat : strings.escalation_alert;
+  const text = format(template, { id: item.conversation_id });
+  toast(text);
+  startAlerts(text);
+});
+
+setInterval(() => {
+  renderQueue();
+  for (const clock of document.querySelectorAll(".escalation.state-open .clock")) {
+    clock.textContent = clockText(clock.dataset.openedAt);
+  }
+}, 1000);

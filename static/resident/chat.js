@@ -13,7 +13,8 @@ const $ = (id) => document.getElementById(id);
 const sections = { welcome: $("welcome"), chat: $("chat"), ended: $("ended") };
 const transcript = new Transcript($("messages"), {
   resident: strings.you, counselor: strings.counselor, system: strings.system,
-  sending: strings.sending, failed: strings.failed,
+  social_worker: strings.social_worker, sending: strings.sending, failed: strings.failed,
+  notices: { social_worker_joined: strings.social_worker_joined },
 });
 
 let socket = null;
@@ -68,6 +69,25 @@ function renderStatus(status) {
   }
 }
 
+// Shown at once when a crisis was detected and no staff is on duty.
+function showCrisisContacts({ lines }) {
+  const panel = $("crisis-alert");
+  const intro = document.createElement("p");
+  intro.textContent = strings.crisis_contacts;
+  const list = document.createElement("ul");
+  for (const { key, number } of lines) {
+    const link = document.createElement("a");
+    link.href = `tel:${number}`;
+    link.textContent = `${strings.crisis_line_names[key] || key} ${number}`;
+    const item = document.createElement("li");
+    item.append(link);
+    list.append(item);
+  }
+  panel.replaceChildren(intro, list);
+  panel.hidden = false;
+  panel.scrollIntoView({ block: "nearest" });
+}
+
 async function resync() {
   // Page through everything after the last seq we hold.
   for (;;) {
@@ -120,6 +140,7 @@ function connect() {
   });
   socket.on("message", (message) => transcript.add(message));
   socket.on("status", renderStatus);
+  socket.on("crisis_contacts", showCrisisContacts);
 }
 
 async function startChat() {

@@ -54,18 +54,56 @@ export class Transcript {
     if (message.client_id) item.dataset.clientId = message.client_id;
     const who = document.createElement("span");
     who.className = "who";
-    who.textContent = this.labels[message.sender] || message.sender;
+    who.textContent = (message.author_role && this.labels[message.author_role])
+      || this.labels[message.sender] || message.sender;
     const body = document.createElement("p");
     body.className = "body";
-    body.textContent = message.body; // never innerHTML: bodies are untrusted
+    const notice = message.sender === "system" && this.labels.notices?.[message.body];
+    body.append(...highlighted(notice || message.body, activeSpans(message.assessment)));
     const meta = document.createElement("span");
     meta.className = "meta";
     meta.textContent = pending
       ? this.labels.sending
       : new Date(message.sent_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
     item.append(who, body, meta);
+    if (message.assessment && this.labels.levels) {
+      item.append(levelBadge(message.assessment.level, this.labels.levels));
+      item.dataset.level = message.assessment.level;
+    }
     return item;
   }
+}
+
+function activeSpans(assessment) {
+  if (!assessment) return [];
+  return assessment.signals
+    .filter((s) => s.status === "active" && Number.isInteger(s.start) && s.end > s.start)
+    .sort((a, b) => a.start - b.start);
+}
+
+// Text nodes with the triage's matched spans wrapped in <mark>: built from
+// nodes, never from HTML, because bodies are untrusted.
+function highlighted(text, spans) {
+  const nodes = [];
+  let at = 0;
+  for (const span of spans) {
+    if (span.start < at || span.end > text.length) continue;
+    if (span.start > at) nodes.push(document.createTextNode(text.slice(at, span.start)));
+    const mark = document.createElement("mark");
+    mark.textContent = text.slice(span.start, span.end);
+    mark.title = span.name;
+    nodes.push(mark);
+    at = span.end;
+  }
+  if (at < text.length) nodes.push(document.createTextNode(text.slice(at)));
+  return nodes;
+}
+
+export function levelBadge(level, names) {
+  const badge = document.createElement("span");
+  badge.className = `level level-${level}`;
+  badge.textContent = names[level] || level;
+  return badge;
 }
 
 export function readStrings() {

@@ -1,0 +1,89 @@
+// The supervisor's escalation board: every open and in-hand escalation with
+// a live response clock against the target; overdue ones stand out.
+import { io } from "/static/vendor/socket.io.esm.min.js";
+import { errorText, format, levelBadge, readStrings } from "/static/shared/transcript.js";
+
+const strings = readStrings();
+const $ = (id) => document.getElementById(id);
+const target = Number(document.body.dataset.targetSeconds);
+let snapshot = { open: [], acknowledged: [] };
+
+const socket = io("/console");
+socket.on("connect", () => { $("connection").textContent = strings.connected; });
+socket.on("disconnect", () => { $("connection").textContent = strings.offline; });
+socket.on("escalations", (payload) => {
+  snapshot = payload;
+  render();
+});
+
+function elapsed(item) {
+  const end = item.acknowledged_at ? new Date(item.acknowledged_at) : new Date();
+  return Math.max(0, Math.floor((end - new Date(item.opened_at)) / 1000));
+}
+
+function cell(...children) {
+  const td = document.createElement("td");
+  td.append(...children);
+  return td;
+}
+
+function button(label, handler, className = "secondary") {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = className;
+  b.textContent = label;
+  b.addEventListener("click", handler);
+  return b;
+}
+
+async function act(event, payload) {
+  const ack = await socket.timeout(10000).emitWithAck(event, payload)
+    .catch(() => ({ ok: false, error: { code: "network" } }));
+  if (!ack.ok) window.alert(errorText(strings, ack.error));
+}
+
+function row(item) {
+  const tr = document.createElement("tr");
+  tr.dataset.escalationId = item.escalation_id;
+  const seconds = elapsed(item);
+  tr.className = `state-${item.state}${seconds > target && !item.acknowledged_at ? " overdue" : ""}`;
+  const link = document.createElement("a");
+  link.href = `/supervisor/conversations/${item.conversation_id}`;
+  link.textContent = `#${item.conversation_id}`;
+  const clock = document.createElement("span");
+  clock.className = "clock";
+  clock.textContent = format(strings.waited, { seconds });
+  if (seconds > target && !item.acknowledged_at) clock.append(` · ${strings.overdue}`);
+  const actions = document.createElement("span");
+  actions.className = "actions";
+  if (item.state === "open") {
+    actions.append(button(strings.acknowledge,
+      () => act("acknowledge", { escalation_id: item.escalation_id }), "primary"));
+  } else {
+    actions.append(button(strings.assign, () => act("assign", {
+      escalation_id: item.escalation_id, assignee_id: Number($("assignee").value),
+    })));
+  }
+  tr.append(
+    cell(link),
+    cell(levelBadge(item.level, strings.levels)),
+    cell(strings.escalation_states[item.state] || item.state),
+    cell(clock),
+    cell(item.assignee || ""),
+    cell(actions),
+  );
+  return tr;
+}
+
+function render() {
+  const items = [...snapshot.open, ...snapshot.acknowledged]
+    .sort((a, b) => new Date(a.opened_at) - new Date(b.opened_at));
+  $("board").replaceChildren(...items.map(row));
+  $("board-empty").hidden = items.length > 0;
+}
+
+$("transcript-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  window.location.assign(`/supervisor/conversations/${Number($("transcript-id").value)}`);
+});
+setInterval(render, 1000);
