@@ -7,7 +7,11 @@ INSTALLED := $(VENV)/.installed
 NPM_INSTALLED := static/node_modules/.installed
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard hotline/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: setup run test bench lint format db model translations clean
+# The PostgreSQL run of the suite (the web app's tests; triage and browser
+# tests do not touch the database backend).
+TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: setup run test test-postgres bench lint format db model translations clean
 
 setup: $(INSTALLED) $(NPM_INSTALLED) $(CATALOGS) db model
 
@@ -35,6 +39,9 @@ run: setup
 
 test: setup
 	$(BIN)/pytest
+
+test-postgres: setup
+	HOTLINE_TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest -m "not browser and not slow" --ignore=tests/triage
 
 bench: setup
 	$(BIN)/python -m bench
