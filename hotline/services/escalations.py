@@ -25,8 +25,8 @@ from hotline.models import (
 )
 from hotline.services import audit
 
-ACTIVE_STATES = (
-    EscalationState.OPEN,
+# Acknowledged and somebody is responsible for it.
+IN_HAND_STATES = (
     EscalationState.ACKNOWLEDGED,
     EscalationState.ASSIGNED,
     EscalationState.JOINED,
@@ -249,11 +249,7 @@ def join(
     if escalation.assignee_id != actor_id:
         session.rollback()
         raise Forbidden("Only the assigned responder can join.")
-    if escalation.state not in (
-        EscalationState.ACKNOWLEDGED,
-        EscalationState.ASSIGNED,
-        EscalationState.JOINED,
-    ):
+    if escalation.state not in IN_HAND_STATES:
         session.rollback()
         raise Conflict(f"This escalation is {escalation.state}.")
     escalation.state = EscalationState.JOINED
@@ -291,13 +287,7 @@ def close(
         update(Escalation)
         .where(
             Escalation.id == escalation_id,
-            Escalation.state.in_(
-                (
-                    EscalationState.ACKNOWLEDGED,
-                    EscalationState.ASSIGNED,
-                    EscalationState.JOINED,
-                )
-            ),
+            Escalation.state.in_(IN_HAND_STATES),
         )
         .values(
             state=EscalationState.CLOSED,
@@ -375,15 +365,9 @@ def list_escalations(
             Escalation.opened_at
         )
     elif state == "acknowledged":
-        query = query.where(
-            Escalation.state.in_(
-                (
-                    EscalationState.ACKNOWLEDGED,
-                    EscalationState.ASSIGNED,
-                    EscalationState.JOINED,
-                )
-            )
-        ).order_by(Escalation.opened_at)
+        query = query.where(Escalation.state.in_(IN_HAND_STATES)).order_by(
+            Escalation.opened_at
+        )
     elif state == "closed":
         query = query.where(Escalation.state == EscalationState.CLOSED).order_by(
             Escalation.closed_at.desc()
