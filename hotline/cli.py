@@ -58,6 +58,9 @@ def serve(host: str, port: int) -> None:
             f"Staff sign in at http://{host}:{port}/console/login "
             "(add accounts with: .venv/bin/hotline users create NAME --role ROLE)"
         )
+    from hotline.services.risk import warm_up
+
+    click.echo(f"triage model {warm_up()} loaded")
     click.echo(f"Hotline is serving on http://{host}:{port}/ (Ctrl+C stops it)")
     escalation_watch.start(app)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True)

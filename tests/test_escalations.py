@@ -225,3 +225,16 @@ def test_correction_is_kept_as_feedback_and_to_crisis_escalates(sessions, make_u
         .where(AuditEvent.action == "level_corrected")
     )
     assert count == 1
+
+
+def test_open_escalation_rises_with_a_later_crisis(sessions, make_user):
+    session = sessions()
+    counselor = make_user("ana")
+    cid, _ = conversations.start_conversation(session, "zh")
+    escalation_id = escalations.escalate_manually(
+        session, cid, actor_id=counselor, reason="worried"
+    )
+    assert escalations.get(session, escalation_id).level is RiskLevel.LOW
+    later = resident_says(session, cid, "今晚就结束", CRISIS, "msg-0001")
+    assert later.escalation_id is None
+    assert escalations.get(session, escalation_id).level is RiskLevel.CRISIS

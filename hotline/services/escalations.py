@@ -99,12 +99,15 @@ def open_if_needed(
     undoing the caller's work (the message that triggered it).
     """
     already_open = session.scalar(
-        select(Escalation.id).where(
+        select(Escalation).where(
             Escalation.conversation_id == conversation_id,
             Escalation.state != EscalationState.CLOSED,
         )
     )
     if already_open is not None:
+        # Keep the open escalation as urgent as the worst that was seen.
+        if level.rank > already_open.level.rank:
+            already_open.level = level
         return None
     now = utcnow()
     escalation = Escalation(

@@ -69,6 +69,18 @@ def assess_text(text: str) -> TriageResult | None:
         return None
 
 
+def warm_up() -> str:
+    """Load the triage model now, so the first resident does not wait for it.
+
+    Returns the model version. Raises if the model is missing: a server must
+    not start without triage.
+    """
+    from triage import assess, get_default_model
+
+    get_default_model()
+    return str(assess("你好").to_dict()["model"])
+
+
 def apply_assessment(
     session: Session, conversation_id: int, message_id: int, result: TriageResult
 ) -> RiskLevel:
