@@ -79,6 +79,8 @@ def error_messages() -> dict[str, str]:
         "conversation_closed": _("This conversation has ended."),
         "already_claimed": _("Another counsellor has already taken this conversation."),
         "not_holder": _("You do not hold this conversation."),
+        "conflict": _("That has already been done, or is no longer possible."),
+        "forbidden": _("Your role may not do that."),
         "unauthorized": _("Please sign in again."),
         "not_found": _("This conversation no longer exists."),
         "internal_error": _("Something went wrong on our side; please try again."),
