@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import tempfile
+from pathlib import Path
+from typing import Any
 
 if os.environ.get("HOTLINE_ASYNC_MODE") == "gevent":  # pragma: no cover
     # gevent must patch the standard library before anything imports it.
@@ -112,9 +116,56 @@ def create_user_command(username: str, role: str) -> None:
 
 
 def _attach_triage() -> None:
+    """Mount ``triage``'s commands, adding ``train --with-feedback``.
+
+    The triage library cannot read the database, so the web app exports the
+    staff's level corrections to a JSON-lines file and hands it to training
+    as one more ``--extra`` file.
+    """
     from triage.cli import triage_cli
 
+    train = triage_cli.commands["train"]
+    train_callback = train.callback
+    assert train_callback is not None
+
+    def train_with_feedback(with_feedback: bool, **options: Any) -> Any:
+        if not with_feedback:
+            return train_callback(**options)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "feedback.jsonl"
+            count = export_feedback(path)
+            click.echo(f"{count} corrected message(s) from staff feedback")
+            if count:
+                options["extra"] = (*options["extra"], path)
+            return train_callback(**options)
+
+    train.params.append(
+        click.Option(
+            ["--with-feedback"],
+            is_flag=True,
+            help="Also train on the triage corrections staff made in the app.",
+        )
+    )
+    train.callback = train_with_feedback
     main.add_command(triage_cli)
+
+
+def export_feedback(path: Path) -> int:
+    """Write staff corrections as ``{"text", "level"}`` lines; returns the count."""
+    from hotline.extensions import db as database
+    from hotline.services.risk import training_feedback
+
+    app = _app()
+    with app.app_context():
+        session = database.new_session()
+        try:
+            rows = training_feedback(session)
+        finally:
+            session.close()
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return len(rows)
 
 
 _attach_triage()
