@@ -1,0 +1,166 @@
+"""`hotline triage …` commands through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from triage.cli import triage_cli
+from triage.model import TriageModel, artefact_paths
+
+from .conftest import FIXTURES
+
+
+def _lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def test_score_writes_one_result_per_line(fixture_model: TriageModel) -> None:
+    stdin = "\n".join(
+        [
+            json.dumps(
+                {"text": "我不想活了，药已经准备好了，今晚就吃"}, ensure_ascii=False
+            ),
+            json.dumps({"text": "thanks!", "lang": "en"}),
+            "",
+            json.dumps({"text": ""}),
+        ]
+    )
+    result = CliRunner().invoke(
+        triage_cli, ["score", "--model", str(fixture_model.path)], input=stdin
+    )
+    assert result.exit_code == 0, result.output
+    rows = _lines(result.stdout)
+    assert len(rows) == 3
+    assert all(set(r) == {"level", "score", "signals", "needs", "model"} for r in rows)
+    assert rows[0]["level"] == "crisis"
+    assert rows[0]["signals"][0]["text"] == "不想活"
+
+
+def test_score_reports_bad_lines_and_carries_on(fixture_model: TriageModel) -> None:
+    stdin = "\n".join(
+        [
+            "not json",
+            json.dumps({"text": 5}),
+            json.dumps(["text"]),
+            json.dumps({"text": "ok", "lang": "fr"}),
+            json.dumps({"text": "还好"}, ensure_ascii=False),
+        ]
+    )
+    result = CliRunner().invoke(
+        triage_cli, ["score", "--model", str(fixture_model.path)], input=stdin
+    )
+    assert result.exit_code == 1
+    rows = _lines(result.stdout)
+    assert [r["error"]["code"] for r in rows[:4]] == [
+        "invalid_json",
+        "invalid_input",
+        "invalid_input",
+        "invalid_input",
+    ]
+    assert [r["error"]["line"] for r in rows[:4]] == [1, 2, 3, 4]
+    assert rows[4]["level"] in {"crisis", "high", "moderate", "low"}
+
+
+def test_score_without_a_model_explains_how_to_train(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.skops"
+    missing.write_text("")  # exists for click, but has no metadata
+    result = CliRunner().invoke(
+        triage_cli, ["score", "--model", str(missing)], input=""
+    )
+    assert result.exit_code != 0
+    assert "metadata" in result.output or "train" in result.output
+
+
+def test_evaluate_json(fixture_model: TriageModel) -> None:
+    result = CliRunner().invoke(
+        triage_cli,
+        [
+            "evaluate",
+            str(FIXTURES / "labelled.jsonl"),
+            "--json",
+            "--model",
+            str(fixture_model.path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)
+    assert metrics["n"] == 4
+    assert set(metrics["per_level"]) == {"crisis", "high", "moderate", "low"}
+    assert {"value", "ci95"} <= set(metrics["crisis_recall"])
+    assert len(metrics["confusion_matrix"]["rows_true_columns_predicted"]) == 4
+    assert metrics["model"] == fixture_model.version
+
+
+def test_evaluate_tsv_text_report(fixture_model: TriageModel) -> None:
+    result = CliRunner().invoke(
+        triage_cli,
+        ["evaluate", str(FIXTURES / "extra.tsv"), "--model", str(fixture_model.path)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "crisis_recall" in result.stdout and "confusion" in result.stdout
+
+
+def test_evaluate_rejects_a_malformed_file(
+    fixture_model: TriageModel, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x", "level": "urgent"}\n')
+    result = CliRunner().invoke(
+        triage_cli, ["evaluate", str(bad), "--model", str(fixture_model.path)]
+    )
+    assert result.exit_code != 0
+    assert "level must be one of" in result.output
+
+
+def test_explain(fixture_model: TriageModel) -> None:
+    result = CliRunner().invoke(
+        triage_cli,
+        [
+            "explain",
+            "我不想活了，药已经准备好了，今晚就吃",
+            "--model",
+            str(fixture_model.path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "level: crisis" in result.stdout
+    assert "[不想活]" in result.stdout
+    assert "suicidal wish" in result.stdout
+
+
+def test_train_and_if_missing(tmp_path: Path) -> None:
+    runner = CliRunner()
+    arguments = [
+        "train",
+        "--corpus",
+        str(FIXTURES / "corpus"),
+        "--output",
+        str(tmp_path),
+    ]
+    first = runner.invoke(triage_cli, arguments)
+    assert first.exit_code == 0, first.output
+    model_path, meta_path = artefact_paths("default", tmp_path)
+    assert model_path.exists() and meta_path.exists()
+    stamp = model_path.stat().st_mtime_ns
+    again = runner.invoke(triage_cli, [*arguments, "--if-missing"])
+    assert again.exit_code == 0, again.output
+    assert "present" in again.stdout
+    assert model_path.stat().st_mtime_ns == stamp
+
+
+def test_train_with_extra_never_replaces_the_default(tmp_path: Path) -> None:
+    runner = CliRunner()
+    base = ["train", "--corpus", str(FIXTURES / "corpus"), "--output", str(tmp_path)]
+    assert runner.invoke(triage_cli, base).exit_code == 0
+    default_bytes = artefact_paths("default", tmp_path)[0].read_bytes()
+    result = runner.invoke(triage_cli, [*base, "--extra", str(FIXTURES / "extra.tsv")])
+    assert result.exit_code == 0, result.output
+    extras = sorted(tmp_path.glob("extra-*.skops"))
+    assert len(extras) == 1
+    assert artefact_paths("default", tmp_path)[0].read_bytes() == default_bytes
+    metadata = json.loads(extras[0].with_suffix(".json").read_text())
+    assert metadata["extra_examples"]["train"] == 6
+    assert metadata["extra_files"][0]["file"] == "extra.tsv"

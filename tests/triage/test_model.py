@@ -1,0 +1,126 @@
+"""The estimator: sklearn contract, fast path = pipeline, artefact safety, scores."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skops.io
+from sklearn.base import clone
+
+from triage.model import (
+    RANK,
+    ArtefactError,
+    TriageClassifier,
+    TriageModel,
+    load_model,
+    save_model,
+)
+from triage.normalize import normalize
+
+TEXTS = [
+    "我不想活了，药已经准备好了，今晚就吃",
+    "I'm dying to see my friends",
+    "请问团购什么时候到？",
+    "最近总是失眠，很焦虑",
+    "",
+    "😭😭😭",
+]
+
+
+def test_sklearn_estimator_contract() -> None:
+    estimator = TriageClassifier(C=3.0, crisis_threshold=0.3)
+    copy = clone(estimator)
+    assert copy.get_params() == estimator.get_params()
+    assert not [k for k in vars(copy) if k.endswith("_")]
+
+
+def test_fast_path_matches_the_pipeline(fixture_model: TriageModel) -> None:
+    estimator = fixture_model.estimator
+    pipeline = estimator.pipeline_
+    expected = pipeline.predict_proba(TEXTS)  # raw texts, through every step
+    normalized = [normalize(text) for text in TEXTS]
+    windows, _ = estimator._score_windows(normalized)
+    got = np.asarray([w[0].probabilities for w in windows])
+    assert np.allclose(got, expected, atol=1e-9)
+    features = estimator._features(normalized)
+    union = pipeline.named_steps["features"].transform(normalized)
+    assert np.allclose(features.toarray(), union.toarray())
+
+
+def test_scores_agree_with_levels(fixture_model: TriageModel) -> None:
+    decisions = fixture_model.estimator.decide(TEXTS * 3)
+    ordered = sorted(decisions, key=lambda d: d.score)
+    ranks = [RANK[d.level] for d in ordered]
+    assert ranks == sorted(ranks)
+    assert all(0.0 <= d.score <= 1.0 for d in decisions)
+
+
+def _copy_artefact(model: TriageModel, folder: Path) -> Path:
+    assert model.path is not None
+    target = folder / model.path.name
+    shutil.copy(model.path, target)
+    shutil.copy(model.path.with_suffix(".json"), target.with_suffix(".json"))
+    return target
+
+
+def test_round_trip(fixture_model: TriageModel, tmp_path: Path) -> None:
+    path = _copy_artefact(fixture_model, tmp_path)
+    again = load_model(path)
+    assert again.version == fixture_model.version
+    before = fixture_model.estimator.decide(TEXTS)
+    after = again.estimator.decide(TEXTS)
+    assert [d.level for d in before] == [d.level for d in after]
+
+
+def test_tampered_artefact_is_refused(
+    fixture_model: TriageModel, tmp_path: Path
+) -> None:
+    path = _copy_artefact(fixture_model, tmp_path)
+    with path.open("ab") as handle:
+        handle.write(b"tampered")
+    with pytest.raises(ArtefactError, match="checksum"):
+        load_model(path)
+
+
+def test_missing_metadata_is_refused(
+    fixture_model: TriageModel, tmp_path: Path
+) -> None:
+    path = _copy_artefact(fixture_model, tmp_path)
+    path.with_suffix(".json").unlink()
+    with pytest.raises(ArtefactError, match="metadata"):
+        load_model(path)
+
+
+class Untrusted:
+    """A type no artefact of ours contains."""
+
+    def __init__(self) -> None:
+        self.payload = "anything"
+
+
+def test_unexpected_types_are_refused(tmp_path: Path) -> None:
+    # A correctly checksummed file that holds a foreign type is still refused.
+    estimator = Untrusted()
+    path = save_model(estimator, {"version": "x"}, directory=tmp_path)  # type: ignore[arg-type]
+    assert "Untrusted" in " ".join(skops.io.get_untrusted_types(file=path))
+    with pytest.raises(ArtefactError, match="unexpected types"):
+        load_model(path)
+
+
+def test_metadata_records_provenance(fixture_model: TriageModel) -> None:
+    metadata = fixture_model.metadata
+    assert {
+        "version",
+        "corpus_hash",
+        "params",
+        "thresholds",
+        "libraries",
+        "metrics",
+        "sha256",
+    } <= set(metadata)
+    assert {"scikit-learn", "numpy", "skops", "opencc"} <= set(metadata["libraries"])
+    assert json.loads(json.dumps(metadata)) == metadata

@@ -1,0 +1,81 @@
+"""Text-risk triage for the Hotline: level, score, signals, needs (zh/en).
+
+`from triage import assess` is the entry point. Names are imported lazily
+(PEP 562) so that `import triage.cli`, which the `hotline` console script
+does at start-up, does not pay for NumPy and scikit-learn until a command
+actually needs the model.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from triage.assessment import (
+        Assessment,
+        ConversationAssessment,
+        assess,
+        assess_conversation,
+        assess_many,
+        assess_rules,
+        explain,
+    )
+    from triage.model import (
+        ArtefactError,
+        ModelNotFoundError,
+        TriageModel,
+        get_default_model,
+        load_model,
+        reset_default_model,
+    )
+    from triage.signals import Signal
+
+_EXPORTS = {
+    "Assessment": "triage.assessment",
+    "ConversationAssessment": "triage.assessment",
+    "assess": "triage.assessment",
+    "assess_conversation": "triage.assessment",
+    "assess_many": "triage.assessment",
+    "assess_rules": "triage.assessment",
+    "explain": "triage.assessment",
+    "ArtefactError": "triage.model",
+    "ModelNotFoundError": "triage.model",
+    "TriageModel": "triage.model",
+    "get_default_model": "triage.model",
+    "load_model": "triage.model",
+    "reset_default_model": "triage.model",
+    "Signal": "triage.signals",
+}
+
+__all__ = [
+    "ArtefactError",
+    "Assessment",
+    "ConversationAssessment",
+    "ModelNotFoundError",
+    "Signal",
+    "TriageModel",
+    "assess",
+    "assess_conversation",
+    "assess_many",
+    "assess_rules",
+    "explain",
+    "get_default_model",
+    "load_model",
+    "reset_default_model",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public names on first use."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'triage' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """Public names, for completion."""
+    return sorted(set(globals()) | set(_EXPORTS))

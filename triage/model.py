@@ -1,0 +1,1059 @@
+"""Triage classifier (one scikit-learn Pipeline + rules) and its artefact."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import re
+import threading
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from scipy.special import expit, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from triage.corpus import LEVELS, NEEDS
+from triage.normalize import normalize
+from triage.signals import (
+    CONTEXT_FEATURES,
+    FEATURE_NAMES,
+    analyze,
+    feature_vector,
+    rule_needs,
+    scan,
+)
+
+logger = logging.getLogger(__name__)
+
+ARTIFACT_DIR = Path(__file__).parent / "artifacts"
+DEFAULT_NAME = "default"
+MODEL_ENV = "HOTLINE_TRIAGE_MODEL"
+ARTIFACT_FORMAT = 1
+RANK = {"low": 0, "moderate": 1, "high": 2, "crisis": 3}
+# Score bands keep score order and level order in agreement (queue sorting).
+BANDS = {
+    "low": (0.0, 0.25),
+    "moderate": (0.25, 0.5),
+    "high": (0.5, 0.75),
+    "crisis": (0.75, 1.0),
+}
+NEED_STRATEGIES = ("rules", "model", "union")
+
+
+class TextNormalizer(TransformerMixin, BaseEstimator):
+    """Pipeline step: NFKC, lower case, Traditional → Simplified (see normalize)."""
+
+    def fit(self, X: Sequence[str], y: object = None) -> TextNormalizer:
+        """Stateless; returns self."""
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Stateless, so always ready."""
+        return True
+
+    def transform(self, X: Sequence[str]) -> list[str]:
+        """Normalise each text."""
+        return [normalize(text) for text in X]
+
+
+_LATIN_WORD = re.compile(r"[a-z][a-z']*")
+
+
+class NgramVectorizer(TransformerMixin, BaseEstimator):
+    """TF-IDF over character n-grams or Latin-script word n-grams.
+
+    scikit-learn's TfidfVectorizer does the same job, but its vocabulary is a
+    dict that skops loads slowly (~1.4 s here) and its per-call overhead is
+    large for one message. This keeps the vocabulary as a sorted NumPy string
+    array (fast to save and load) and counts n-grams with a plain dict.
+    """
+
+    def __init__(
+        self,
+        *,
+        analyzer: str = "char",
+        ngram_range: tuple[int, int] = (1, 3),
+        min_df: int = 2,
+        sublinear_tf: bool = True,
+    ) -> None:
+        self.analyzer = analyzer
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.sublinear_tf = sublinear_tf
+
+    def _grams(self, text: str) -> list[str]:
+        low, high = self.ngram_range
+        if self.analyzer == "char":
+            units: list[str] = list(text)
+            joiner = ""
+        elif self.analyzer == "word":
+            units = _LATIN_WORD.findall(text)
+            joiner = " "
+        else:
+            raise ValueError(f"unknown analyzer {self.analyzer!r}")
+        grams: list[str] = []
+        # n-grams of size k are (k-1)-grams joined with the next unit; map()
+        # over str.__add__ builds them in C.
+        previous = units
+        for size in range(1, high + 1):
+            if size > 1:
+                if joiner:
+                    previous = [
+                        a + joiner + b
+                        for a, b in zip(previous, units[size - 1 :], strict=False)
+                    ]
+                else:
+                    previous = list(map(str.__add__, previous, units[size - 1 :]))
+            if size >= low:
+                grams.extend(previous)
+        return grams
+
+    def fit(self, X: Sequence[str], y: object = None) -> NgramVectorizer:
+        """Learn the vocabulary (n-grams in ≥ min_df texts) and IDF weights."""
+        document_frequency: Counter[str] = Counter()
+        for text in X:
+            document_frequency.update(set(self._grams(text)))
+        terms = sorted(t for t, c in document_frequency.items() if c >= self.min_df)
+        self.terms_ = np.asarray(terms, dtype=np.str_)
+        frequencies = np.asarray(
+            [document_frequency[t] for t in terms], dtype=np.float64
+        )
+        # Smoothed IDF, as in scikit-learn's TfidfTransformer.
+        self.idf_ = np.log((1.0 + len(X)) / (1.0 + frequencies)) + 1.0
+        self.n_features_out_ = len(terms)
+        self._index = {term: i for i, term in enumerate(terms)}
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Drop the lookup dict: it is rebuilt from terms_ on first use."""
+        state = dict(self.__dict__)
+        state.pop("_index", None)
+        return state
+
+    def _lookup(self) -> dict[str, int]:
+        index = self.__dict__.get("_index")
+        if index is None:
+            index = {str(term): i for i, term in enumerate(self.terms_.tolist())}
+            self._index = index
+        return index
+
+    def components(self, X: Sequence[str]) -> Components:
+        """CSR parts (column indices, values, entries per row) of the TF-IDF rows."""
+        lookup = self._lookup().get
+        columns: list[int] = []
+        lengths: list[int] = []
+        for text in X:
+            # map() runs the dict lookups in C; unknown n-grams give None.
+            known = [c for c in map(lookup, self._grams(text)) if c is not None]
+            columns.extend(known)
+            lengths.append(len(known))
+        width = max(self.n_features_out_, 1)
+        rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+        keys, counts = np.unique(
+            rows * width + np.asarray(columns, dtype=np.int64), return_counts=True
+        )
+        rows, indices = np.divmod(keys, width)
+        values = counts.astype(np.float64)
+        if self.sublinear_tf:
+            values = 1.0 + np.log(values)
+        values *= self.idf_[indices]
+        norms = np.sqrt(np.bincount(rows, weights=values**2, minlength=len(lengths)))
+        values /= norms[rows]
+        return indices, values, np.bincount(rows, minlength=len(lengths))
+
+    def transform(self, X: Sequence[str]) -> sparse.csr_matrix:
+        """L2-normalised TF-IDF rows."""
+        return _csr(self.components(X), self.n_features_out_)
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        """The vocabulary, prefixed by analyzer."""
+        return np.asarray([f"{self.analyzer}:{t}" for t in self.terms_], dtype=object)
+
+
+# (column indices, values, number of entries in each row), rows in order.
+Components = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _csr(parts: Components, width: int) -> sparse.csr_matrix:
+    indices, values, lengths = parts
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    return sparse.csr_matrix((values, indices, indptr), shape=(len(lengths), width))
+
+
+def _dense_components(rows: np.ndarray) -> Components:
+    """Components of a small dense block, zeros dropped."""
+    row_index, indices = np.nonzero(rows)
+    return (
+        indices,
+        rows[row_index, indices].astype(np.float64),
+        np.bincount(row_index, minlength=rows.shape[0]),
+    )
+
+
+class SignalFeatures(TransformerMixin, BaseEstimator):
+    """Pipeline step: rule-signal features ("context" subset or "all"), weighted."""
+
+    def __init__(self, features: str = "context", weight: float = 1.0) -> None:
+        self.features = features
+        self.weight = weight
+
+    def fit(self, X: Sequence[str], y: object = None) -> SignalFeatures:
+        """Choose the feature columns; returns self."""
+        names = CONTEXT_FEATURES if self.features == "context" else FEATURE_NAMES
+        if self.features not in ("context", "all"):
+            raise ValueError("features must be 'context' or 'all'")
+        self.columns_ = np.asarray([FEATURE_NAMES.index(n) for n in names])
+        return self
+
+    def components(self, X: Sequence[str]) -> Components:
+        """CSR parts of the feature rows for already-normalised texts."""
+        rows = np.asarray([feature_vector(text) for text in X], dtype=np.float64)
+        rows = rows.reshape(len(X), len(FEATURE_NAMES))[:, self.columns_]
+        return _dense_components(rows * self.weight)
+
+    def transform(self, X: Sequence[str]) -> sparse.csr_matrix:
+        """Feature rows for already-normalised texts."""
+        return _csr(self.components(X), len(self.columns_))
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        """Names of the rule features."""
+        return np.asarray(
+            [f"signal:{FEATURE_NAMES[i]}" for i in self.columns_], dtype=object
+        )
+
+
+class LengthFeatures(TransformerMixin, BaseEstimator):
+    """Pipeline step: message length (log, very short, short, long)."""
+
+    def fit(self, X: Sequence[str], y: object = None) -> LengthFeatures:
+        """Stateless; returns self."""
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Stateless, so always ready."""
+        return True
+
+    def components(self, X: Sequence[str]) -> Components:
+        """CSR parts of the four length columns."""
+        lengths = np.asarray([len(text) for text in X], dtype=np.float64)
+        columns = [np.log1p(lengths) / 6.0, lengths < 8, lengths < 20, lengths > 200]
+        return _dense_components(np.column_stack(columns).astype(np.float64))
+
+    def transform(self, X: Sequence[str]) -> sparse.csr_matrix:
+        """Four length columns per text."""
+        return _csr(self.components(X), 4)
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        """Names of the length columns."""
+        return np.asarray(
+            ["length:log", "length:<8", "length:<20", "length:>200"], dtype=object
+        )
+
+
+class CumulativeLogisticClassifier(ClassifierMixin, BaseEstimator):
+    """Ordinal classifier for the ordered levels low < moderate < high < crisis.
+
+    Three binary logistic regressions estimate P(level ≥ crisis), P(≥ high)
+    and P(≥ moderate) (Frank & Hall's cumulative decomposition); with
+    `blend_multinomial` the cumulative sums of a multinomial logistic
+    regression are averaged in. Cumulative probabilities are made monotone.
+    On cross-validation over train+dev this ranked crisis and urgent messages
+    above low-risk ones better than a single multinomial model.
+    """
+
+    def __init__(
+        self,
+        *,
+        C: float = 10.0,
+        class_weight: Mapping[str, float] | str | None = "balanced",
+        blend_multinomial: bool = True,
+        max_iter: int = 3000,
+    ) -> None:
+        self.C = C
+        self.class_weight = class_weight
+        self.blend_multinomial = blend_multinomial
+        self.max_iter = max_iter
+
+    def _logistic(self) -> LogisticRegression:
+        weight = self.class_weight
+        if isinstance(weight, Mapping):
+            weight = dict(weight)
+        return LogisticRegression(C=self.C, class_weight=weight, max_iter=self.max_iter)
+
+    def fit(self, X: Any, y: Sequence[str]) -> CumulativeLogisticClassifier:
+        """Fit the three cumulative models (and the multinomial one)."""
+        labels = np.asarray(y, dtype=object)
+        self.classes_ = np.asarray(LEVELS, dtype=object)
+        self.cumulative_ = []
+        for rank in range(3):
+            target = np.isin(labels, LEVELS[: rank + 1]).astype(int)
+            model = self._logistic() if target.min() != target.max() else None
+            if model is not None:
+                model.fit(X, target)
+            self.cumulative_.append(model)
+        self.multinomial_ = None
+        if self.blend_multinomial and len(set(labels)) > 1:
+            weight = self.class_weight
+            # Class weights given as a dict may name levels absent from y.
+            if isinstance(weight, Mapping):
+                weight = {k: v for k, v in weight.items() if k in set(labels)}
+            self.multinomial_ = LogisticRegression(
+                C=self.C, class_weight=weight, max_iter=self.max_iter
+            ).fit(X, labels)
+        return self
+
+    def heads(self) -> tuple[np.ndarray, np.ndarray]:
+        """All linear heads as one (n_features, k) weight matrix and k intercepts.
+
+        Columns: the three cumulative models, then the multinomial classes.
+        A cumulative model that could not be fitted gets a -50 intercept
+        (probability ~0).
+        """
+        coefficients = []
+        intercepts = []
+        reference = next(
+            m for m in (*self.cumulative_, self.multinomial_) if m is not None
+        )
+        width = reference.coef_.shape[1]
+        for model in self.cumulative_:
+            if model is None:
+                coefficients.append(np.zeros(width))
+                intercepts.append(-50.0)
+            else:
+                coefficients.append(model.coef_[0])
+                intercepts.append(float(model.intercept_[0]))
+        if self.multinomial_ is not None:
+            coefficients.extend(self.multinomial_.coef_)
+            intercepts.extend(self.multinomial_.intercept_.tolist())
+        return np.column_stack(coefficients), np.asarray(intercepts)
+
+    def cumulative_from_decisions(self, decisions: np.ndarray) -> np.ndarray:
+        """P(≥ crisis), P(≥ high), P(≥ moderate) from the heads' linear outputs."""
+        result = expit(decisions[:, :3])
+        if self.multinomial_ is not None:
+            raw = decisions[:, 3:]
+            if raw.shape[1] == 1:
+                positive = expit(raw[:, 0])
+                probabilities = np.column_stack([1.0 - positive, positive])
+            else:
+                probabilities = softmax(raw, axis=1)
+            classes = list(self.multinomial_.classes_)
+            running = np.zeros(decisions.shape[0])
+            for rank, level in enumerate(LEVELS[:3]):
+                if level in classes:
+                    running = running + probabilities[:, classes.index(level)]
+                result[:, rank] = (result[:, rank] + running) / 2.0
+        result[:, 1] = np.maximum(result[:, 1], result[:, 0])
+        result[:, 2] = np.maximum(result[:, 2], result[:, 1])
+        return result
+
+    def cumulative_proba(self, X: Any) -> np.ndarray:
+        """Columns P(≥ crisis), P(≥ high), P(≥ moderate), monotone.
+
+        The logistic formulas are applied to the heads directly: the same
+        numbers as each model's predict_proba (a test checks it), without its
+        per-call input validation (~1 ms for one message).
+        """
+        weights, intercepts = self.heads()
+        decisions = np.asarray(X @ weights) + intercepts
+        return self.cumulative_from_decisions(decisions)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Level probabilities in LEVELS order, from the cumulative ones."""
+        cumulative = self.cumulative_proba(X)
+        crisis, urgent, concern = cumulative.T
+        return np.column_stack(
+            [crisis, urgent - crisis, concern - urgent, 1.0 - concern]
+        )
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable level (the triage decision uses thresholds instead)."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+def build_pipeline(
+    *,
+    C: float,
+    class_weight: Mapping[str, float] | str | None,
+    char_ngram_range: tuple[int, int],
+    word_ngram_range: tuple[int, int],
+    min_df: int,
+    signal_features: str,
+    signal_weight: float,
+    blend_multinomial: bool,
+) -> Pipeline:
+    """The level model: normalise → char + word n-grams + rule context → ordinal LR."""
+    features = FeatureUnion(
+        [
+            (
+                "chars",
+                NgramVectorizer(
+                    analyzer="char", ngram_range=char_ngram_range, min_df=min_df
+                ),
+            ),
+            # Latin-script words only: Chinese is covered by character n-grams.
+            (
+                "words",
+                NgramVectorizer(
+                    analyzer="word", ngram_range=word_ngram_range, min_df=min_df
+                ),
+            ),
+            ("signals", SignalFeatures(features=signal_features, weight=signal_weight)),
+            ("length", LengthFeatures()),
+        ]
+    )
+    classifier = CumulativeLogisticClassifier(
+        C=C, class_weight=class_weight, blend_multinomial=blend_multinomial
+    )
+    return Pipeline(
+        [
+            ("normalize", TextNormalizer()),
+            ("features", features),
+            ("classifier", classifier),
+        ]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The classifier's call on one text, before it is mapped back to spans."""
+
+    level: str
+    score: float
+    probabilities: dict[str, float]
+    model_level: str
+    floor: str | None
+    reasons: tuple[str, ...]
+    capped: bool
+    needs: tuple[str, ...]
+    window: tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    start: int
+    end: int
+    probabilities: np.ndarray  # in LEVELS order
+    floor: str | None
+    reasons: tuple[str, ...]
+    suppressed_only: bool
+
+
+class TriageClassifier(ClassifierMixin, BaseEstimator):
+    """Risk level and needs: linear model on n-grams and rule features, plus rules.
+
+    The decision is not argmax: crisis when P(crisis) ≥ crisis_threshold, else
+    high when P(crisis)+P(high) ≥ urgent_threshold, else moderate when
+    P(not low) ≥ moderate_threshold, else low. Rules then raise the level
+    (an explicit plan with means is crisis whatever the model says) and cap
+    it at `suppressed_cap` when the only risk words are negated, idiomatic,
+    in the past tense or reported ("我不是想死", "笑死", "I used to …"), as
+    the corpus labels such messages moderate or low. Texts longer than
+    `window` characters are scored in overlapping windows and the most urgent
+    window decides.
+    """
+
+    def __init__(
+        self,
+        *,
+        C: float = 10.0,
+        class_weight: Mapping[str, float] | str | None = "balanced",
+        char_ngram_range: tuple[int, int] = (1, 3),
+        word_ngram_range: tuple[int, int] = (1, 2),
+        min_df: int = 2,
+        signal_features: str = "context",
+        signal_weight: float = 1.0,
+        blend_multinomial: bool = True,
+        crisis_threshold: float = 0.5,
+        urgent_threshold: float = 0.5,
+        moderate_threshold: float = 0.5,
+        use_rules: bool = True,
+        suppressed_cap: str | None = "moderate",
+        needs_C: float = 10.0,
+        needs_threshold: float = 0.5,
+        needs_strategy: Mapping[str, str] | None = None,
+        window: int = 600,
+        stride: int = 300,
+    ) -> None:
+        self.C = C
+        self.class_weight = class_weight
+        self.char_ngram_range = char_ngram_range
+        self.word_ngram_range = word_ngram_range
+        self.min_df = min_df
+        self.signal_features = signal_features
+        self.signal_weight = signal_weight
+        self.blend_multinomial = blend_multinomial
+        self.crisis_threshold = crisis_threshold
+        self.urgent_threshold = urgent_threshold
+        self.moderate_threshold = moderate_threshold
+        self.use_rules = use_rules
+        self.suppressed_cap = suppressed_cap
+        self.needs_C = needs_C
+        self.needs_threshold = needs_threshold
+        self.needs_strategy = needs_strategy
+        self.window = window
+        self.stride = stride
+
+    # -- fitting -------------------------------------------------------------
+
+    def fit(
+        self,
+        X: Sequence[str],
+        y: Sequence[str],
+        needs: Sequence[Sequence[str] | None] | None = None,
+    ) -> TriageClassifier:
+        """Fit the level pipeline and, when needs are given, the needs models."""
+        labels = np.asarray(y, dtype=object)
+        unknown = set(labels) - set(LEVELS)
+        if unknown:
+            raise ValueError(f"unknown levels: {sorted(map(str, unknown))}")
+        if len(X) != len(labels):
+            raise ValueError("X and y have different lengths")
+        self.pipeline_ = build_pipeline(
+            C=self.C,
+            class_weight=self.class_weight,
+            char_ngram_range=tuple(self.char_ngram_range),
+            word_ngram_range=tuple(self.word_ngram_range),
+            min_df=self.min_df,
+            signal_features=self.signal_features,
+            signal_weight=self.signal_weight,
+            blend_multinomial=self.blend_multinomial,
+        )
+        self.pipeline_.fit(list(X), labels)
+        self.__dict__.pop("_heads", None)
+        self.classes_ = np.asarray(LEVELS, dtype=object)
+        self._fit_needs(list(X), needs)
+        return self
+
+    def _fit_needs(
+        self, X: list[str], needs: Sequence[Sequence[str] | None] | None
+    ) -> None:
+        """One binary LR per need on the shared features.
+
+        Rows whose needs are None (e.g. extra data without needs labels) are
+        left out of the needs models.
+        """
+        features = self.pipeline_.named_steps["features"]
+        width = sum(_block_width(step) for _, step in features.transformer_list)
+        self.needs_coef_ = np.zeros((len(NEEDS), width))
+        self.needs_intercept_ = np.full(len(NEEDS), -np.inf)
+        self.needs_fitted_ = np.zeros(len(NEEDS), dtype=bool)
+        if needs is None:
+            return
+        if len(needs) != len(X):
+            raise ValueError("needs and X have different lengths")
+        rows = [index for index, row in enumerate(needs) if row is not None]
+        if not rows:
+            return
+        known = [X[index] for index in rows]
+        features = self._features(
+            self.pipeline_.named_steps["normalize"].transform(known)
+        )
+        for index, need in enumerate(NEEDS):
+            target = np.asarray([need in (needs[row] or ()) for row in rows], dtype=int)
+            if target.min() == target.max():
+                continue  # nothing to learn; rules alone serve this need
+            model = LogisticRegression(
+                C=self.needs_C, class_weight="balanced", max_iter=3000
+            )
+            model.fit(features, target)
+            self.needs_coef_[index] = model.coef_[0]
+            self.needs_intercept_[index] = model.intercept_[0]
+            self.needs_fitted_[index] = True
+
+    # -- scoring -------------------------------------------------------------
+
+    def _features(self, normalized: Sequence[str]) -> sparse.csr_matrix:
+        """Shared feature matrix (the FeatureUnion's output) for normalised texts."""
+        union = self.pipeline_.named_steps["features"]
+        texts = list(normalized)
+        blocks = [step.transform(texts) for _, step in union.transformer_list]
+        return sparse.hstack(blocks, format="csr")
+
+    def _stacked_heads(self) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+        """Every linear head (levels, then needs) as one weight matrix, cached."""
+        cached = self.__dict__.get("_heads")
+        if cached is None:
+            weights, intercepts = self.pipeline_.named_steps["classifier"].heads()
+            unfitted = np.where(self.needs_fitted_, self.needs_intercept_, -50.0)
+            weights = np.ascontiguousarray(np.hstack([weights, self.needs_coef_.T]))
+            intercepts = np.concatenate([intercepts, unfitted])
+            union = self.pipeline_.named_steps["features"]
+            cached = (weights, intercepts, [step for _, step in union.transformer_list])
+            self._heads = cached
+        return cached
+
+    def _linear_outputs(self, normalized: Sequence[str]) -> np.ndarray:
+        """Linear outputs of all heads: features @ weights + intercepts.
+
+        The same numbers as building the FeatureUnion matrix and calling each
+        model (a test checks it), computed block by block with NumPy: scipy
+        sparse construction and scikit-learn's input validation cost ~1 ms per
+        call, which would be most of the single-message latency budget.
+        """
+        weights, intercepts, blocks = self._stacked_heads()
+        texts = list(normalized)
+        outputs = np.tile(intercepts, (len(texts), 1))
+        offset = 0
+        for block in blocks:
+            indices, values, lengths = block.components(texts)
+            width = _block_width(block)
+            if len(indices):
+                contributions = values[:, None] * weights[indices + offset]
+                nonempty = lengths > 0
+                starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[nonempty]
+                outputs[nonempty] += np.add.reduceat(contributions, starts, axis=0)
+            offset += width
+        return outputs
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Drop the cached stacked heads: they are rebuilt after loading."""
+        state = dict(self.__dict__)
+        state.pop("_heads", None)
+        return state
+
+    def _windows_of(self, text: str) -> list[tuple[int, int]]:
+        if len(text) <= self.window:
+            return [(0, len(text))]
+        last = len(text) - self.window
+        starts = list(range(0, last + 1, self.stride))
+        if starts[-1] != last:
+            starts.append(last)
+        return [(start, start + self.window) for start in starts]
+
+    def _score_windows(
+        self, normalized: Sequence[str]
+    ) -> tuple[list[list[_Window]], np.ndarray]:
+        """Per text: its windows with probabilities, floors; and needs probabilities."""
+        spans = [self._windows_of(text) for text in normalized]
+        pieces = [
+            text[s:e]
+            for text, text_spans in zip(normalized, spans, strict=True)
+            for s, e in text_spans
+        ]
+        classifier = self.pipeline_.named_steps["classifier"]
+        outputs = self._linear_outputs(pieces)
+        heads = outputs.shape[1] - len(NEEDS)
+        cumulative = classifier.cumulative_from_decisions(outputs[:, :heads])
+        crisis, urgent, concern = cumulative.T
+        probabilities = np.column_stack(
+            [crisis, urgent - crisis, concern - urgent, 1.0 - concern]
+        )
+        need_probabilities = np.where(
+            self.needs_fitted_, expit(outputs[:, heads:]), 0.0
+        )
+        windows: list[list[_Window]] = []
+        need_rows = np.zeros((len(normalized), len(NEEDS)))
+        row = 0
+        for index, text_spans in enumerate(spans):
+            text_windows = []
+            for start, end in text_spans:
+                analysis = analyze(pieces[row])
+                use = self.use_rules
+                text_windows.append(
+                    _Window(
+                        start=start,
+                        end=end,
+                        probabilities=probabilities[row],
+                        floor=analysis.floor if use else None,
+                        reasons=analysis.reasons if use else (),
+                        suppressed_only=use and analysis.suppressed_only,
+                    )
+                )
+                need_rows[index] = np.maximum(need_rows[index], need_probabilities[row])
+                row += 1
+            windows.append(text_windows)
+        return windows, need_rows
+
+    def _level_of(
+        self,
+        window: _Window,
+        crisis_threshold: float,
+        urgent_threshold: float,
+        moderate_threshold: float,
+    ) -> tuple[str, str, float, bool]:
+        """(level, model level, score, capped) for one window."""
+        p_crisis, p_high, p_moderate, _ = window.probabilities
+        p_urgent = p_crisis + p_high
+        p_concern = p_urgent + p_moderate
+        if p_crisis >= crisis_threshold:
+            model_level = "crisis"
+        elif p_urgent >= urgent_threshold:
+            model_level = "high"
+        elif p_concern >= moderate_threshold:
+            model_level = "moderate"
+        else:
+            model_level = "low"
+        level = model_level
+        if window.floor is not None and RANK[window.floor] > RANK[level]:
+            level = window.floor
+        capped = False
+        cap = self.suppressed_cap
+        if (
+            cap is not None
+            and window.suppressed_only
+            and window.floor is None
+            and RANK[level] > RANK[cap]
+        ):
+            level, capped = cap, True
+        score = _banded_score(
+            level,
+            {
+                "crisis": (p_crisis, crisis_threshold),
+                "high": (p_urgent, urgent_threshold),
+                "moderate": (p_concern, moderate_threshold),
+                "low": (p_concern, moderate_threshold),
+            }[level],
+        )
+        return level, model_level, score, capped
+
+    def decide_normalized(
+        self,
+        normalized: Sequence[str],
+        thresholds: tuple[float, float, float] | None = None,
+    ) -> list[Decision]:
+        """Decisions for already-normalised texts."""
+        crisis_t, urgent_t, moderate_t = thresholds or (
+            self.crisis_threshold,
+            self.urgent_threshold,
+            self.moderate_threshold,
+        )
+        windows, need_rows = self._score_windows(normalized)
+        decisions = []
+        for text, text_windows, need_row in zip(
+            normalized, windows, need_rows, strict=True
+        ):
+            if not _has_content(text):
+                decisions.append(_EMPTY_DECISION)
+                continue
+            best: tuple[int, float] | None = None
+            chosen: tuple[_Window, str, str, float, bool] | None = None
+            for window in text_windows:
+                level, model_level, score, capped = self._level_of(
+                    window, crisis_t, urgent_t, moderate_t
+                )
+                key = (RANK[level], score)
+                if best is None or key > best:
+                    best, chosen = key, (window, level, model_level, score, capped)
+            assert chosen is not None
+            window, level, model_level, score, capped = chosen
+            decisions.append(
+                Decision(
+                    level=level,
+                    score=score,
+                    probabilities={
+                        name: float(p)
+                        for name, p in zip(LEVELS, window.probabilities, strict=True)
+                    },
+                    model_level=model_level,
+                    floor=window.floor,
+                    reasons=window.reasons,
+                    capped=capped,
+                    needs=self._needs(text, need_row),
+                    window=(window.start, window.end),
+                )
+            )
+        return decisions
+
+    def _needs(self, text: str, probabilities: np.ndarray) -> tuple[str, ...]:
+        from_rules = rule_needs(scan(text)) if self.use_rules else set()
+        strategy = dict(self.needs_strategy or {})
+        chosen = []
+        for index, need in enumerate(NEEDS):
+            how = strategy.get(need, "union")
+            by_model = bool(
+                self.needs_fitted_[index]
+                and probabilities[index] >= self.needs_threshold
+            )
+            by_rules = need in from_rules
+            if not self.needs_fitted_[index]:
+                how = "rules"  # nothing learned for this need
+            wanted = {
+                "rules": by_rules,
+                "model": by_model,
+                "union": by_model or by_rules,
+            }[how]
+            if wanted:
+                chosen.append(need)
+        return tuple(chosen)
+
+    def decide(self, X: Sequence[str]) -> list[Decision]:
+        """Full decisions (level, score, probabilities, rules, needs) for raw texts."""
+        return self.decide_normalized([normalize(text) for text in X])
+
+    def predict(self, X: Sequence[str]) -> np.ndarray:
+        """Risk level per text (thresholds and rules applied)."""
+        return np.asarray([d.level for d in self.decide(X)], dtype=object)
+
+    def predict_proba(self, X: Sequence[str]) -> np.ndarray:
+        """Model probabilities in `classes_` order (most urgent window per text)."""
+        decisions = self.decide(X)
+        return np.asarray(
+            [
+                [d.probabilities[str(level)] for level in self.classes_]
+                for d in decisions
+            ]
+        )
+
+    def predict_needs(self, X: Sequence[str]) -> list[tuple[str, ...]]:
+        """Needs tags per text."""
+        return [d.needs for d in self.decide(X)]
+
+
+def _block_width(block: Any) -> int:
+    """Number of output columns of a feature block."""
+    width = getattr(block, "n_features_out_", None)
+    return int(width) if width is not None else len(block.get_feature_names_out())
+
+
+# A letter or digit in any script, or a pictograph/emoji.
+_CONTENT = re.compile(r"[^\W_]|[\u2190-\u2bff\u3297\u3299\U0001f000-\U0001faff]")
+
+
+def _has_content(text: str) -> bool:
+    """Whether there is anything to read: a letter, digit, CJK character or emoji."""
+    return _CONTENT.search(text) is not None
+
+
+# Empty, whitespace-only or punctuation-only input: nothing to assess. The
+# model would otherwise read "very short message" alone, which the corpus
+# associates with terse crisis messages.
+_EMPTY_DECISION = Decision(
+    level="low",
+    score=0.0,
+    probabilities={"crisis": 0.0, "high": 0.0, "moderate": 0.0, "low": 1.0},
+    model_level="low",
+    floor=None,
+    reasons=("no text to assess",),
+    capped=False,
+    needs=(),
+    window=(0, 0),
+)
+
+
+def _banded_score(level: str, position: tuple[float, float]) -> float:
+    """Map a probability within its level's threshold range onto the level's band."""
+    value, threshold = position
+    low, high = BANDS[level]
+    if level == "low":
+        fraction = value / threshold if threshold > 0 else 0.0
+    else:
+        fraction = (value - threshold) / (1.0 - threshold) if threshold < 1 else 0.0
+    fraction = min(max(fraction, 0.0), 1.0)
+    if level != "crisis":
+        # Stay strictly inside the band so a lower level never ties a higher one.
+        fraction = min(fraction, 0.999)
+    return round(float(low + (high - low) * fraction), 4)
+
+
+# -- artefacts -----------------------------------------------------------------
+
+
+class ArtefactError(RuntimeError):
+    """An artefact is missing, corrupted or of an unexpected kind."""
+
+
+class ModelNotFoundError(ArtefactError, FileNotFoundError):
+    """No trained model artefact exists at the expected path."""
+
+
+# Types skops may rebuild when loading our artefacts. Anything else in a file
+# is refused before deserialisation (skops never unpickles arbitrary objects).
+TRUSTED_TYPES: tuple[str, ...] = (
+    "triage.model.CumulativeLogisticClassifier",
+    "triage.model.LengthFeatures",
+    "triage.model.NgramVectorizer",
+    "triage.model.SignalFeatures",
+    "triage.model.TextNormalizer",
+    "triage.model.TriageClassifier",
+)
+
+
+def artefact_paths(
+    name: str = DEFAULT_NAME, directory: str | Path | None = None
+) -> tuple[Path, Path]:
+    """(model file, metadata file) for an artefact name."""
+    folder = Path(directory) if directory is not None else ARTIFACT_DIR
+    return folder / f"{name}.skops", folder / f"{name}.json"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries an artefact depends on."""
+    import opencc
+    import scipy
+    import sklearn
+    import skops
+
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "skops": skops.__version__,
+        "opencc": str(getattr(opencc, "__version__", "unknown")),
+    }
+
+
+def save_model(
+    estimator: TriageClassifier,
+    metadata: Mapping[str, Any],
+    *,
+    name: str = DEFAULT_NAME,
+    directory: str | Path | None = None,
+) -> Path:
+    """Write <name>.skops and <name>.json (metadata with the file's SHA-256)."""
+    import skops.io
+
+    model_path, meta_path = artefact_paths(name, directory)
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = model_path.with_suffix(".skops.tmp")
+    skops.io.dump(estimator, temporary)
+    record = dict(metadata)
+    record.update(
+        {
+            "format": ARTIFACT_FORMAT,
+            "name": name,
+            "sha256": _sha256(temporary),
+            "libraries": library_versions(),
+        }
+    )
+    meta_temporary = meta_path.with_suffix(".json.tmp")
+    meta_temporary.write_text(
+        json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+        encoding="utf-8",
+    )
+    # Replace the metadata last-but-one and the model last, each atomically.
+    os.replace(meta_temporary, meta_path)
+    os.replace(temporary, model_path)
+    return model_path
+
+
+@dataclass(frozen=True)
+class TriageModel:
+    """A loaded artefact: the estimator plus its metadata."""
+
+    estimator: TriageClassifier
+    metadata: dict[str, Any]
+    path: Path | None = None
+
+    @property
+    def version(self) -> str:
+        """Version string reported in every assessment."""
+        return str(self.metadata.get("version", "unversioned"))
+
+
+def read_metadata(model_path: str | Path) -> dict[str, Any]:
+    """Metadata of an artefact, read from the .json next to the .skops file."""
+    meta_path = Path(model_path).with_suffix(".json")
+    if not meta_path.exists():
+        raise ArtefactError(f"metadata file missing: {meta_path}")
+    metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+    if not isinstance(metadata, dict):
+        raise ArtefactError(f"metadata is not a JSON object: {meta_path}")
+    return metadata
+
+
+def load_model(path: str | Path | None = None) -> TriageModel:
+    """Load an artefact after checking its checksum and the types it contains."""
+    import skops.io
+
+    model_path = Path(path) if path is not None else default_model_path()
+    if model_path.is_dir():
+        model_path = artefact_paths(DEFAULT_NAME, model_path)[0]
+    if not model_path.exists():
+        raise ModelNotFoundError(
+            f"no triage model at {model_path}; run `hotline triage train` "
+            "(or `make setup`) to build it from the authored corpus"
+        )
+    metadata = read_metadata(model_path)
+    if metadata.get("format") != ARTIFACT_FORMAT:
+        raise ArtefactError(f"unsupported artefact format in {model_path}")
+    if _sha256(model_path) != metadata.get("sha256"):
+        raise ArtefactError(
+            f"checksum mismatch for {model_path}: the file was changed or corrupted; "
+            "retrain with `hotline triage train`"
+        )
+    untrusted = set(skops.io.get_untrusted_types(file=model_path))
+    unexpected = untrusted - set(TRUSTED_TYPES)
+    if unexpected:
+        raise ArtefactError(f"refusing to load unexpected types: {sorted(unexpected)}")
+    estimator = skops.io.load(model_path, trusted=sorted(untrusted))
+    if not isinstance(estimator, TriageClassifier):
+        raise ArtefactError(f"{model_path} does not hold a TriageClassifier")
+    _warn_on_version_drift(metadata)
+    return TriageModel(estimator=estimator, metadata=metadata, path=model_path)
+
+
+def _warn_on_version_drift(metadata: Mapping[str, Any]) -> None:
+    import sklearn
+
+    saved = metadata.get("libraries", {}).get("scikit-learn")
+    if saved and saved != sklearn.__version__:
+        logger.warning(
+            "triage model was trained with scikit-learn %s, running %s; retrain "
+            "with `hotline triage train` if results look wrong",
+            saved,
+            sklearn.__version__,
+        )
+
+
+def default_model_path() -> Path:
+    """Path of the default artefact ($HOTLINE_TRIAGE_MODEL overrides it)."""
+    override = os.environ.get(MODEL_ENV)
+    if override:
+        return Path(override)
+    return artefact_paths(DEFAULT_NAME)[0]
+
+
+_default_lock = threading.Lock()
+_default_model: TriageModel | None = None
+
+
+def get_default_model() -> TriageModel:
+    """The default model, loaded once on first use (thread-safe)."""
+    global _default_model
+    model = _default_model
+    if model is None:
+        with _default_lock:
+            if _default_model is None:
+                _default_model = load_model()
+            model = _default_model
+    return model
+
+
+def reset_default_model() -> None:
+    """Forget the cached default model (after retraining, or in tests)."""
+    global _default_model
+    with _default_lock:
+        _default_model = None
+
+
+__all__ = [
+    "ArtefactError",
+    "Decision",
+    "ModelNotFoundError",
+    "TriageClassifier",
+    "TriageModel",
+    "build_pipeline",
+    "get_default_model",
+    "load_model",
+    "save_model",
+]
