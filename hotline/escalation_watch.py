@@ -35,8 +35,10 @@ def realert_due(app: Flask) -> list[int]:
 
 def watch_forever(app: Flask) -> None:
     """Poll for due re-alerts; a failure is logged and the loop goes on."""
+    interval = app.config["ESCALATION_REALERT_SECONDS"]
+    poll_seconds = max(1, min(POLL_SECONDS, interval))
     while True:
-        socketio.sleep(POLL_SECONDS)
+        socketio.sleep(poll_seconds)
         try:
             realert_due(app)
         except Exception:

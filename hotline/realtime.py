@@ -124,8 +124,8 @@ def alert_escalation(session: Session, escalation_id: int, *, repeat: bool) -> s
     publish_escalations(session)
     if recipients:
         return "social_workers" if social_workers else "supervisors"
-    if not repeat:
-        show_crisis_contacts(view.conversation_id)
+    # Every time nobody can be alerted, the resident sees where to get help.
+    show_crisis_contacts(view.conversation_id)
     return "nobody"
 
 

@@ -11,6 +11,8 @@ from hotline.errors import Conflict, Forbidden, InvalidInput
 from hotline.extensions import db
 from hotline.models import (
     AuditEvent,
+    Conversation,
+    ConversationState,
     EscalationOutcome,
     EscalationState,
     RiskLevel,
@@ -141,7 +143,15 @@ def test_lifecycle_and_illegal_transitions(sessions, make_user):
         )
     with pytest.raises(Forbidden):
         escalations.join(session, escalation_id, worker, take_over=False)
+    # Nobody had claimed the chat: joining takes it over, so the resident is
+    # no longer left in the queue.
     assert escalations.join(session, escalation_id, other, take_over=False) == cid
+    conversation = session.get(Conversation, cid)
+    assert (conversation.state, conversation.counselor_id) == (
+        ConversationState.ACTIVE,
+        other,
+    )
+    session.rollback()
     with pytest.raises(InvalidInput):
         escalations.close(
             session,
@@ -177,7 +187,7 @@ def test_lifecycle_and_illegal_transitions(sessions, make_user):
         "escalation_opened",
         "escalation_acknowledged",
         "escalation_assigned",
-        "escalation_joined",
+        "escalation_taken_over",
         "escalation_closed",
     ]
     # A closed escalation lets a new one open for the same conversation.

@@ -345,3 +345,51 @@ def test_admin_cannot_open_the_console_socket(app, make_user):
     http.post("/api/auth/login", json={"username": "root", "password": PASSWORD})
     client = socketio.test_client(app, namespace=CONSOLE, flask_test_client=http)
     assert not client.is_connected(CONSOLE)
+
+
+def test_closing_the_last_console_tab_ends_the_shift(counselor_socket, scalar):
+    worker = counselor_socket("wei", Role.SOCIAL_WORKER)
+    second_tab = socketio.test_client(
+        worker.app, namespace=CONSOLE, flask_test_client=worker.flask_test_client
+    )
+    on_duty(worker)
+    second_tab.disconnect(namespace=CONSOLE)
+    assert scalar(select(User.is_on_duty).where(User.username == "wei")) is True
+    worker.disconnect(namespace=CONSOLE)
+    assert scalar(select(User.is_on_duty).where(User.username == "wei")) is False
+
+
+def test_joining_a_waiting_chat_takes_it_out_of_the_queue(
+    start_chat, resident_socket, counselor_socket
+):
+    worker = counselor_socket("wei", Role.SOCIAL_WORKER)
+    on_duty(worker)
+    chat = start_chat()
+    resident = resident_socket(chat["token"])
+    say(resident, "今晚就结束", "m-0000-01")
+    escalation_id = events(worker, "escalation", CONSOLE)[-1]["escalation_id"]
+    worker.emit(
+        "acknowledge",
+        {"escalation_id": escalation_id},
+        namespace=CONSOLE,
+        callback=True,
+    )
+    worker.emit(
+        "join",
+        {"escalation_id": escalation_id, "take_over": False},
+        namespace=CONSOLE,
+        callback=True,
+    )
+    assert events(resident, "status", CHAT)[-1] == {"state": "active", "position": None}
+    assert events(worker, "queue", CONSOLE)[-1]["items"] == []
+    reply = worker.emit(
+        "message",
+        {
+            "conversation_id": chat["conversation_id"],
+            "client_id": "sw-000001",
+            "body": "我在，你现在安全吗？",
+        },
+        namespace=CONSOLE,
+        callback=True,
+    )
+    assert reply["ok"] is True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
 
@@ -112,6 +112,23 @@ class ConsoleNamespace(Namespace):
             emit("escalations", escalation_snapshot(db.session))
         if role is Role.SUPERVISOR:
             join_room(SUPERVISORS_ROOM)
+
+    def on_disconnect(self, reason: Any = None) -> None:
+        if not current_user.is_authenticated:
+            return
+        user_id = _user_id()
+        room = counselor_room(user_id)
+        others = [
+            sid
+            for sid, _ in self.socketio.server.manager.get_participants(
+                self.namespace, room
+            )
+            if sid != request.sid
+        ]
+        if not others and current_user.member.is_on_duty:
+            # A closed tab must not leave a responder "on duty": alerts would
+            # go to nobody and residents would not be shown crisis numbers.
+            set_on_duty(db.session, user_id, False)
 
     # --- conversations -------------------------------------------------
 
@@ -314,11 +331,15 @@ class ConsoleNamespace(Namespace):
         )
         holder = holder_of(db.session, conversation_id)
         deliver_message(db.session, notice, holder)
-        if take_over and previous_holder not in (None, _user_id()):
+        if holder != previous_holder and previous_holder not in (None, _user_id()):
             publish_held(
                 previous_holder,
                 {"conversation_id": conversation_id, "state": "taken_over"},
             )
+        if previous_holder is None:
+            # It was waiting: it leaves the queue and the resident is told.
+            publish_status(db.session, conversation_id)
+            publish_queue(db.session)
         publish_escalations(db.session)
         return {"ok": True, "conversation_id": conversation_id}
 

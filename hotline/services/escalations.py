@@ -12,9 +12,16 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from hotline.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hotline.errors import (
+    Conflict,
+    ConversationClosed,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+)
 from hotline.models import (
     Conversation,
+    ConversationState,
     Escalation,
     EscalationOutcome,
     EscalationState,
@@ -243,7 +250,9 @@ def join(
     """The assignee joins the chat (or takes it over); returns the conversation.
 
     Taking over makes the assignee the conversation's holder; joining lets
-    them write beside the counsellor.
+    them write beside the counsellor. A conversation nobody has claimed yet
+    (or that has no holder) is taken over either way: a resident in crisis
+    must not stay in the queue while a responder is with them.
     """
     escalation = session.get(Escalation, escalation_id)
     if escalation is None:
@@ -258,12 +267,17 @@ def join(
     escalation.state = EscalationState.JOINED
     escalation.joined_at = escalation.joined_at or utcnow()
     conversation_id = escalation.conversation_id
+    conversation = session.get(Conversation, conversation_id)
+    assert conversation is not None
+    if conversation.state is ConversationState.CLOSED:
+        session.rollback()
+        raise ConversationClosed()
+    if conversation.state is ConversationState.WAITING:
+        take_over = True
+        conversation.state = ConversationState.ACTIVE
+        conversation.claimed_at = utcnow()
     if take_over:
-        session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation_id)
-            .values(counselor_id=actor_id)
-        )
+        conversation.counselor_id = actor_id
     audit.record(
         session,
         "escalation_taken_over" if take_over else "escalation_joined",

@@ -74,10 +74,12 @@ class HeldConversation:
     last_seq: int
     risk_level: str
     needs: list[str]
+    holder_id: int | None
 
     def to_payload(self) -> dict[str, Any]:
         return {
             "conversation_id": self.conversation_id,
+            "holder_id": self.holder_id,
             "lang": self.lang,
             "state": str(self.state),
             "claimed_at": self.claimed_at.isoformat() if self.claimed_at else None,
@@ -279,6 +281,7 @@ def _held_view(conversation: Conversation) -> HeldConversation:
         last_seq=conversation.last_seq,
         risk_level=str(conversation.risk_level),
         needs=list(conversation.needs),
+        holder_id=conversation.counselor_id,
     )
 
 

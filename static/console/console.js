@@ -115,6 +115,7 @@ function ensureHeld(conversation) {
     held.set(id, {
       state: conversation.state,
       risk_level: conversation.risk_level,
+      holder_id: conversation.holder_id,
       unread: false,
       transcript: new Transcript(list, {
         resident: strings.resident, counselor: strings.you, system: strings.system,
@@ -127,6 +128,7 @@ function ensureHeld(conversation) {
     const entry = held.get(id);
     if (conversation.state) entry.state = conversation.state;
     if (conversation.risk_level) entry.risk_level = conversation.risk_level;
+    if ("holder_id" in conversation) entry.holder_id = conversation.holder_id;
   }
   return held.get(id);
 }
@@ -170,7 +172,10 @@ function select(id) {
   $("triage-form").hidden = entry.state !== "active";
   $("conversation-state").textContent =
     entry.state === "closed" ? strings.state_closed : strings.state_active;
-  $("release").hidden = entry.state !== "active";
+  // A responder who joined beside the counsellor may talk, not hand back or close.
+  const isHolder = String(entry.holder_id) === userId;
+  $("release").hidden = entry.state !== "active" || !isHolder;
+  $("wrap-up-open").hidden = !isHolder;
   $("composer").hidden = entry.state !== "active";
   $("messages").replaceWith(entry.transcript.list);
   entry.transcript.list.id = "messages";
@@ -332,6 +337,7 @@ function renderDuty() {
   $("duty").textContent = onDuty ? strings.on_duty : strings.off_duty;
   $("duty").setAttribute("aria-pressed", String(onDuty));
   $("duty").classList.toggle("primary", onDuty);
+  $("duty").classList.toggle("secondary", !onDuty);
 }
 socket.on("duty", (payload) => {
   onDuty = payload.on_duty;
@@ -409,7 +415,7 @@ function renderEscalations() {
   if (!isResponder) return;
   const items = [...escalationList.open, ...escalationList.acknowledged];
   $("escalations").replaceChildren(...items.map(escalationNode));
-  $("escalations-count").textContent = escalationList.open.length;
+  $("escalations-count").textContent = items.length;
   $("escalations-empty").hidden = items.length > 0;
   if (!escalationList.open.length) stopAlerts();
 }
