@@ -9,22 +9,29 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-if os.environ.get("HOTLINE_ASYNC_MODE") == "gevent":  # pragma: no cover
+# `hotline serve` runs on gevent unless HOTLINE_ASYNC_MODE says otherwise:
+# measured cheaper per message, and it queues instead of failing under
+# overload (docs/decisions.md). Other commands never serve, and tests use
+# threading through the app factory's default.
+SERVE_ASYNC_MODE = os.environ.get("HOTLINE_ASYNC_MODE") or (
+    "gevent" if sys.argv[1:2] == ["serve"] else "threading"
+)
+if SERVE_ASYNC_MODE == "gevent":  # pragma: no cover
     # gevent must patch the standard library before anything imports it.
     from gevent import monkey
 
     monkey.patch_all()
 
-import click
-from flask import Flask
+import click  # noqa: E402
+from flask import Flask  # noqa: E402
 
-from hotline.models import Role
+from hotline.models import Role  # noqa: E402
 
 
-def _app() -> Flask:
+def _app(**overrides: Any) -> Flask:
     from hotline import create_app
 
-    return create_app()
+    return create_app(overrides or None)
 
 
 @click.group()
@@ -42,7 +49,7 @@ def serve(host: str, port: int) -> None:
     from hotline.extensions import socketio
     from hotline.services.accounts import create_first_admin
 
-    app = _app()
+    app = _app(SOCKETIO_ASYNC_MODE=SERVE_ASYNC_MODE)
     with app.app_context():
         session = database.new_session()
         try:
@@ -65,7 +72,10 @@ def serve(host: str, port: int) -> None:
     from hotline.services.risk import warm_up
 
     click.echo(f"triage model {warm_up()} loaded")
-    click.echo(f"Hotline is serving on http://{host}:{port}/ (Ctrl+C stops it)")
+    click.echo(
+        f"Hotline is serving on http://{host}:{port}/ "
+        f"({SERVE_ASYNC_MODE}; Ctrl+C stops it)"
+    )
     escalation_watch.start(app)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True)
 

@@ -162,3 +162,15 @@ def test_first_admin_is_created_once(new_session):
     assert password
     assert accounts.authenticate(session, "admin", password).role is Role.ADMIN
     assert accounts.create_first_admin(session) is None
+
+
+def test_resend_after_the_conversation_closed_gets_the_original_ack(new_session):
+    session = new_session()
+    conversation_id, _ = conversations.start_conversation(session, "zh")
+    first = post(session, conversation_id, "client-0001", "last words")
+    closing.end_by_resident(session, conversation_id)
+    again = post(session, conversation_id, "client-0001", "last words")
+    assert again.message.seq == first.message.seq
+    assert not again.created
+    with pytest.raises(ConversationClosed):
+        post(session, conversation_id, "client-0002", "new words")

@@ -142,10 +142,8 @@ def post_message(
     message, its assessment and any escalation it opens commit together: a
     crisis can never be stored without its escalation.
     """
-    existing = _message_by_client_id(session, conversation_id, client_id)
-    if existing is not None:
-        return _already_stored(session, existing)
-
+    # No read first: the unique constraint on (conversation_id, client_id)
+    # catches a resend, which is rare; the common path saves a statement.
     allowed = Conversation.id == conversation_id
     if sender is Sender.COUNSELOR:
         assert counselor_id is not None
@@ -166,6 +164,11 @@ def post_message(
         )
     ).one_or_none()
     if row is None:
+        # A resend of a message stored before the conversation closed (or
+        # before the holder changed) still gets its original ack.
+        existing = _message_by_client_id(session, conversation_id, client_id)
+        if existing is not None:
+            return _already_stored(session, existing)
         session.rollback()
         raise _refusal(session, conversation_id, sender)
     seq, state, holder_id, rank_before = row

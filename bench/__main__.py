@@ -1,0 +1,491 @@
+"""``make bench``: chat load on Hotline and the bare relay, in each async mode.
+
+    python -m bench                      # default load, threading and gevent
+    python -m bench --quick              # small load, under two minutes
+    python -m bench --only relay --modes gevent --duration 20
+
+Each run starts its own server on a free 127.0.0.1 port and stops it on the
+way out (also on Ctrl+C). The table is printed and written between markers in
+``bench/results.md`` (one block per profile, so a quick run never overwrites
+the default one); ``--json`` keeps the raw numbers too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import math
+import os
+import platform
+import shlex
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from types import FrameType
+
+from bench.chat_load import (
+    DEFAULT_PROFILE,
+    QUICK_PROFILE,
+    ROOT,
+    HotlinePostgresTarget,
+    LoadProfile,
+    RunResult,
+    Stats,
+    run_matrix,
+    scaled,
+)
+
+RESULTS = Path(__file__).resolve().parent / "results.md"
+TRIAGE_BENCH = Path(__file__).resolve().parent / "triage_bench.py"
+ASYNC_MODES = ("threading", "gevent")
+# DESIGN.md §4, chat.
+TARGET_P99_MS = 150.0
+TARGET_P50_RATIO = 2.0
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="small load, under two minutes in all"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=("chat", "relay", "triage"),
+        help="run only these parts (repeatable): chat = Hotline under load, "
+        "relay = the bare python-socketio baseline, triage = bench.triage_bench",
+    )
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="also run Hotline on PostgreSQL: an account that may create "
+        "databases, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+    )
+    parser.add_argument(
+        "--modes",
+        default=",".join(ASYNC_MODES),
+        help="comma-separated Socket.IO async modes (default: %(default)s)",
+    )
+    group = parser.add_argument_group("load (defaults from the profile)")
+    group.add_argument("--residents", type=int, help="connected residents")
+    group.add_argument("--active", type=int, help="conversations that talk")
+    group.add_argument("--counselors", type=int, help="counsellor connections")
+    group.add_argument("--duration", type=float, help="measured seconds")
+    group.add_argument("--warmup", type=float, help="unmeasured seconds first")
+    group.add_argument("--rate", type=float, help="messages/s per conversation")
+    group.add_argument("--reply-fraction", type=float, help="share answered")
+    parser.add_argument(
+        "--name",
+        help="name of this load profile's block in the results file "
+        "(default: default, quick, or custom when a load option is given)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run the whole matrix N times, alternating order (noisy machines)",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS,
+        help="markdown file to update (default: bench/results.md)",
+    )
+    parser.add_argument(
+        "--no-write", action="store_true", help="print only, write no file"
+    )
+    parser.add_argument("--json", type=Path, help="also write raw results as JSON")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep server logs and databases"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="py-spy each server over the measured window; summaries into DIR "
+        "(slows the server: do not compare its numbers with unprofiled runs)",
+    )
+    args = parser.parse_args(argv)
+    args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = set(args.modes) - set(ASYNC_MODES)
+    if unknown:
+        parser.error(f"unknown async mode(s): {', '.join(sorted(unknown))}")
+    return args
+
+
+def make_profile(args: argparse.Namespace) -> LoadProfile:
+    base = QUICK_PROFILE if args.quick else DEFAULT_PROFILE
+    profile = scaled(
+        base,
+        residents=args.residents,
+        active=args.active,
+        counselors=args.counselors,
+        duration=args.duration,
+        warmup=args.warmup,
+        rate=args.rate,
+        reply_fraction=args.reply_fraction,
+    )
+    return replace(profile, name=args.name) if args.name else profile
+
+
+class Progress:
+    """One line per step on stderr; the load counter rewrites its line on a TTY."""
+
+    def __init__(self) -> None:
+        self.is_tty = sys.stderr.isatty()
+        self.open_line = False
+        self.last_plain = 0.0
+
+    def __call__(self, text: str) -> None:
+        is_counter = ": load " in text
+        if is_counter and self.is_tty:
+            sys.stderr.write("\r" + text.ljust(70))
+            self.open_line = True
+        else:
+            if is_counter:
+                # Not a terminal (CI logs): one counter line every 10 s.
+                if time.monotonic() - self.last_plain < 10:
+                    return
+                self.last_plain = time.monotonic()
+            if self.open_line:
+                sys.stderr.write("\n")
+                self.open_line = False
+            sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+
+# --------------------------------------------------------------------------
+# Report
+
+
+def _ms(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:.1f}"
+
+
+def _count(stats: Stats) -> str:
+    return str(stats.count)
+
+
+def results_table(results: Sequence[RunResult]) -> str:
+    head = (
+        "| run | sent | acked | lost | dup | errors | r→c p50 | r→c p95 | r→c p99 "
+        "| r→c max | c→r p50 | c→r p99 | ack p50 | ack p99 | acked msg/s "
+        "| server CPU % | server CPU ms/msg | RSS MB idle/peak | threads "
+        "| client CPU % "
+        "| others CPU % |"
+    )
+    rows = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in results:
+        if r.failure:
+            rows.append(f"| {r.run_label} | failed: {r.failure.splitlines()[0]} |")
+            continue
+        errors = (
+            r.connect_errors
+            + r.disconnects
+            + sum(r.error_acks.values())
+            + r.unacked
+            + r.seq_mismatches
+            + r.unexpected
+        )
+        lost = r.lost + r.lost_echoes
+        # % of a core over msgs/s = core-seconds per message; x10 = ms.
+        cpu_per_message = (
+            10 * r.server_cpu_percent / r.throughput if r.throughput else math.nan
+        )
+        r2c, c2r, ack = r.resident_to_counselor, r.counselor_to_resident, r.resident_ack
+        rows.append(
+            f"| {r.run_label} | {r.sent} | {r.acked} | {lost} | {r.duplicated} "
+            f"| {errors} | {_ms(r2c.p50)} | {_ms(r2c.p95)} | {_ms(r2c.p99)} "
+            f"| {_ms(r2c.max)} | {_ms(c2r.p50)} | {_ms(c2r.p99)} | {_ms(ack.p50)} "
+            f"| {_ms(ack.p99)} | {r.throughput:.1f} | {r.server_cpu_percent:.0f} "
+            f"| {_ms(cpu_per_message)} "
+            f"| {r.server_rss_idle_mb:.0f}/{r.server_rss_peak_mb:.0f} "
+            f"| {r.server_threads_peak} | {r.client_cpu_percent:.0f} "
+            f"| {max(0.0, r.other_cpu_percent):.0f} |"
+        )
+    return "\n".join(rows)
+
+
+def _ratio(a: float, b: float) -> float:
+    if math.isnan(a) or math.isnan(b) or b <= 0:
+        return math.nan
+    return a / b
+
+
+def _fmt(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:.2f}"
+
+
+def ratio_lines(results: Sequence[RunResult]) -> list[str]:
+    """Hotline over the bare relay, pairing runs of the same mode and repeat."""
+    runs = {(r.target, r.async_mode, r.repeat): r for r in results if not r.failure}
+    variants = sorted({r.target for r in results if r.target != "relay"})
+    lines = []
+    for variant, mode in itertools.product(variants, ASYNC_MODES):
+        pairs = [
+            (runs[key], runs[("relay", mode, key[2])])
+            for key in sorted(runs, key=lambda key: key[2])
+            if key[:2] == (variant, mode) and ("relay", mode, key[2]) in runs
+        ]
+        if not pairs:
+            continue
+        r2c = [(h.resident_to_counselor, b.resident_to_counselor) for h, b in pairs]
+        p50 = [_ratio(h.p50, b.p50) for h, b in r2c]
+        p99 = [_ratio(h.p99, b.p99) for h, b in r2c]
+        ack = [_ratio(h.resident_ack.p50, b.resident_ack.p50) for h, b in pairs]
+        cpu = [_ratio(h.server_cpu_percent, b.server_cpu_percent) for h, b in pairs]
+        each = ", ".join(_fmt(v) for v in p50)
+        lines.append(
+            f"- {variant}/{mode} over relay/{mode}: r→c p50 "
+            f"**{_fmt(_median(p50))}** (target ≤ {TARGET_P50_RATIO}"
+            + (f"; median of {each}" if len(pairs) > 1 else "")
+            + f"); r→c p99 {_fmt(_median(p99))}; ack p50 {_fmt(_median(ack))}; "
+            f"server CPU {_fmt(_median(cpu))}"
+        )
+    return lines
+
+
+def _median(values: Sequence[float]) -> float:
+    known = sorted(v for v in values if not math.isnan(v))
+    return statistics.median(known) if known else math.nan
+
+
+def verdict_lines(results: Sequence[RunResult], profile: LoadProfile) -> list[str]:
+    lines = []
+    is_default_load = (profile.residents, profile.active, profile.rate) == (
+        DEFAULT_PROFILE.residents,
+        DEFAULT_PROFILE.active,
+        DEFAULT_PROFILE.rate,
+    )
+    for r in results:
+        if r.failure:
+            lines.append(f"- {r.run_label}: FAILED — {r.failure.splitlines()[0]}")
+            continue
+        checks = [("no loss, duplicate or error", r.is_clean)]
+        if r.target.startswith("hotline"):
+            p99 = r.resident_to_counselor.p99
+            checks.append((f"r→c p99 ≤ {TARGET_P99_MS:.0f} ms", p99 <= TARGET_P99_MS))
+        text = "; ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in checks)
+        detail = []
+        if r.error_acks:
+            detail.append(f"error acks {r.error_acks}")
+        if r.unacked:
+            detail.append(f"{r.unacked} unacked")
+        if r.dropped:
+            kinds = Counter(f"{side} ({why or '?'})" for side, _, why in r.dropped)
+            times = [at for _, at, _ in r.dropped]
+            detail.append(
+                f"sockets dropped: "
+                f"{', '.join(f'{n} {kind}' for kind, n in kinds.items())}, "
+                f"{min(times):.0f}–{max(times):.0f} s after sending began"
+            )
+        if r.stored is not None:
+            detail.append(f"{r.stored} stored for {r.acked} acked")
+        extra = f" ({', '.join(detail)})" if detail else ""
+        lines.append(f"- {r.run_label}: {text}{extra}")
+    if not is_default_load:
+        lines.append(
+            "- (not the DESIGN §4 load of 500 residents / 100 active at 1 msg/s: "
+            "targets are indicative only)"
+        )
+    return lines
+
+
+def machine_lines() -> list[str]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kib / 2**20:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    versions = []
+    for package in ("python-socketio", "python-engineio", "flask-socketio", "gevent"):
+        try:
+            versions.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return [
+        f"- machine: {cpu}, {os.cpu_count()} cores{memory}; "
+        f"{platform.system()} {platform.release()}",
+        f"- Python {platform.python_version()}; {', '.join(versions)}",
+        f"- code: {_git_revision()}",
+    ]
+
+
+def _git_revision() -> str:
+    try:
+        revision = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{revision}{' + uncommitted changes' if dirty else ''}"
+
+
+def report(
+    results: Sequence[RunResult], profile: LoadProfile, command: str, started: datetime
+) -> str:
+    p = profile
+    has_postgres = any(r.target == "hotline-pg" for r in results)
+    lines = [
+        f"### Chat load — profile `{p.name}` — {started:%Y-%m-%d %H:%M} UTC",
+        "",
+        f"Command: `{command}`",
+        "",
+        *machine_lines(),
+        f"- load: {p.residents} residents connected, {p.active} active at "
+        f"{p.rate:g} msg/s each, {p.counselors} counsellors holding them, "
+        f"replying to {p.reply_fraction:.0%}; {p.warmup:g} s warm-up + "
+        f"{p.duration:g} s measured; websocket transport; Hotline on SQLite (WAL)"
+        + (" and PostgreSQL (hotline-pg)" if has_postgres else ""),
+        "",
+        results_table(results),
+        "",
+        "Latencies in ms, measured in the load client with one monotonic clock: "
+        "r→c = resident send → counsellor receives the push, c→r the other way, "
+        "ack = resident send → ack. Lost counts acked messages that never reached "
+        "the other side or never came back to the sender's side; errors count "
+        "failed connects, dropped sockets, error acks, missing acks and seq "
+        "mismatches. CPU is % of one core over the measured window, and per "
+        "acked message (CPU ms/msg: the least noisy cost figure on a shared "
+        "machine); "
+        "'others' is what the rest of the machine used meanwhile (this machine "
+        "is shared: other people's tests compete with the server).",
+        "",
+    ]
+    ratios = ratio_lines(results)
+    if ratios:
+        lines += ["Hotline against the bare relay in the same run:", "", *ratios, ""]
+    lines += ["Targets (DESIGN §4):", "", *verdict_lines(results, profile), ""]
+    return "\n".join(lines)
+
+
+def write_block(path: Path, name: str, body: str) -> None:
+    """Replace (or append) the block between this profile's markers."""
+    begin, end = f"<!-- bench:chat:{name}:begin -->", f"<!-- bench:chat:{name}:end -->"
+    block = f"{begin}\n{body.rstrip()}\n{end}"
+    text = path.read_text() if path.exists() else _results_header()
+    if begin in text and end in text:
+        before, rest = text.split(begin, 1)
+        after = rest.split(end, 1)[1]
+        text = before + block + after
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
+def _results_header() -> str:
+    return (
+        "# Benchmark results\n\n"
+        "Written by `make bench` (`python -m bench`); each block below is the "
+        "latest run of one profile. Notes outside the marked blocks are kept.\n"
+    )
+
+
+def run_triage_bench(quick: bool) -> int:
+    """Hand over to ``bench.triage_bench`` (its own results file) if it exists."""
+    if not TRIAGE_BENCH.exists():
+        print("bench/triage_bench.py not found; skipping triage", file=sys.stderr)
+        return 0
+    command = [
+        sys.executable,
+        "-m",
+        "bench.triage_bench",
+        *(["--quick"] if quick else []),
+    ]
+    return subprocess.run(command, cwd=ROOT, check=False).returncode
+
+
+def _raise_interrupt(signum: int, _frame: FrameType | None) -> None:
+    # SIGTERM unwinds like Ctrl+C, so every server is stopped on the way out.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    parts = args.only or ["chat", "relay", "triage"]
+    profile = make_profile(args)
+    started = datetime.now(UTC)
+    command = shlex.join(["python", "-m", "bench", *(argv or sys.argv[1:])])
+    status = 0
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        # Profiled numbers are slower than real ones; never record them.
+        args.no_write = True
+    targets = [name for name in ("relay", "chat") if name in parts]
+    if targets:
+        names = []
+        for name in targets:
+            if name == "chat":
+                names.append("hotline")
+                if args.postgres:
+                    HotlinePostgresTarget.admin_url = args.postgres
+                    names.append("hotline-pg")
+            else:
+                names.append(name)
+        progress = Progress()
+        try:
+            results = asyncio.run(
+                run_matrix(
+                    names,
+                    args.modes,
+                    profile,
+                    progress,
+                    repeats=args.repeat,
+                    keep=args.keep,
+                    spy_dir=args.profile,
+                )
+            )
+        except KeyboardInterrupt:
+            print("\ninterrupted; servers stopped", file=sys.stderr)
+            return 130
+        text = report(results, profile, command, started)
+        print("\n" + text)
+        if not args.no_write:
+            write_block(args.results, profile.name, text)
+            print(f"updated {args.results}", file=sys.stderr)
+        if args.json:
+            args.json.write_text(
+                json.dumps([r.to_dict() for r in results], indent=2, default=str)
+            )
+        if any(r.failure for r in results):
+            status = 1
+    if "triage" in parts:
+        status = run_triage_bench(args.quick) or status
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
