@@ -178,32 +178,20 @@ def acknowledge(session: Session, escalation_id: int, actor_id: int) -> None:
     The person who acknowledges becomes its assignee.
     """
     now = utcnow()
-    result = session.execute(
-        update(Escalation)
-        .where(
-            Escalation.id == escalation_id,
-            Escalation.state == EscalationState.OPEN,
-        )
-        .values(
-            state=EscalationState.ACKNOWLEDGED,
-            acknowledged_by=actor_id,
-            acknowledged_at=now,
-            assignee_id=actor_id,
-            assigned_at=now,
-        )
-    )
-    if result.rowcount != 1:
-        session.rollback()
-        raise _refusal(session, escalation_id, "acknowledged")
-    conversation_id = _conversation_of(session, escalation_id)
-    audit.record(
+    _transition(
         session,
-        "escalation_acknowledged",
+        escalation_id,
+        allowed=(EscalationState.OPEN,),
+        values={
+            "state": EscalationState.ACKNOWLEDGED,
+            "acknowledged_by": actor_id,
+            "acknowledged_at": now,
+            "assignee_id": actor_id,
+            "assigned_at": now,
+        },
+        action="escalation_acknowledged",
         actor_id=actor_id,
-        conversation_id=conversation_id,
-        escalation_id=escalation_id,
     )
-    session.commit()
 
 
 def assign(
@@ -216,32 +204,19 @@ def assign(
     if role not in RESPONDER_ROLES:
         session.rollback()
         raise InvalidInput("Assign to an active social worker or supervisor.")
-    result = session.execute(
-        update(Escalation)
-        .where(
-            Escalation.id == escalation_id,
-            Escalation.state.in_(
-                (EscalationState.ACKNOWLEDGED, EscalationState.ASSIGNED)
-            ),
-        )
-        .values(
-            state=EscalationState.ASSIGNED,
-            assignee_id=assignee_id,
-            assigned_at=utcnow(),
-        )
-    )
-    if result.rowcount != 1:
-        session.rollback()
-        raise _refusal(session, escalation_id, "assigned")
-    audit.record(
+    _transition(
         session,
-        "escalation_assigned",
+        escalation_id,
+        allowed=(EscalationState.ACKNOWLEDGED, EscalationState.ASSIGNED),
+        values={
+            "state": EscalationState.ASSIGNED,
+            "assignee_id": assignee_id,
+            "assigned_at": utcnow(),
+        },
+        action="escalation_assigned",
         actor_id=actor_id,
-        conversation_id=_conversation_of(session, escalation_id),
-        escalation_id=escalation_id,
         assignee_id=assignee_id,
     )
-    session.commit()
 
 
 def join(
@@ -300,30 +275,53 @@ def close(
     """Close an acknowledged escalation; only with an outcome and notes."""
     if not notes.strip():
         raise InvalidInput("Write what was done before closing.", field="notes")
+    _transition(
+        session,
+        escalation_id,
+        allowed=IN_HAND_STATES,
+        values={
+            "state": EscalationState.CLOSED,
+            "closed_by": actor_id,
+            "closed_at": utcnow(),
+            "outcome": outcome,
+            "notes": notes,
+        },
+        action="escalation_closed",
+        actor_id=actor_id,
+        outcome=str(outcome),
+    )
+
+
+def _transition(
+    session: Session,
+    escalation_id: int,
+    *,
+    allowed: tuple[EscalationState, ...],
+    values: dict[str, Any],
+    action: str,
+    actor_id: int,
+    **details: Any,
+) -> None:
+    """Move an escalation on, only from an ``allowed`` state, audited; commits.
+
+    The state condition is in the UPDATE itself, so of two people acting at
+    once exactly one changes the row and the other gets Conflict.
+    """
     result = session.execute(
         update(Escalation)
-        .where(
-            Escalation.id == escalation_id,
-            Escalation.state.in_(IN_HAND_STATES),
-        )
-        .values(
-            state=EscalationState.CLOSED,
-            closed_by=actor_id,
-            closed_at=utcnow(),
-            outcome=outcome,
-            notes=notes,
-        )
+        .where(Escalation.id == escalation_id, Escalation.state.in_(allowed))
+        .values(**values)
     )
     if result.rowcount != 1:
         session.rollback()
-        raise _refusal(session, escalation_id, "closed")
+        raise _refusal(session, escalation_id, action.removeprefix("escalation_"))
     audit.record(
         session,
-        "escalation_closed",
+        action,
         actor_id=actor_id,
         conversation_id=_conversation_of(session, escalation_id),
         escalation_id=escalation_id,
-        outcome=str(outcome),
+        **details,
     )
     session.commit()
 
