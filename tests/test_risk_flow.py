@@ -50,6 +50,24 @@ def say(resident, body, client_id):
     )
 
 
+def acknowledge(worker, escalation_id):
+    return worker.emit(
+        "acknowledge",
+        {"escalation_id": escalation_id},
+        namespace=CONSOLE,
+        callback=True,
+    )
+
+
+def join(worker, escalation_id, take_over):
+    return worker.emit(
+        "join",
+        {"escalation_id": escalation_id, "take_over": take_over},
+        namespace=CONSOLE,
+        callback=True,
+    )
+
+
 def on_duty(console, value=True):
     return console.emit("duty", {"on_duty": value}, namespace=CONSOLE, callback=True)
 
@@ -163,12 +181,7 @@ def test_unacknowledged_escalation_is_realerted_until_acknowledged(
     alerts = events(worker, "escalation", CONSOLE)
     assert [a["repeat"] for a in alerts] == [False, True]
     escalation_id = alerts[0]["escalation_id"]
-    ack = worker.emit(
-        "acknowledge",
-        {"escalation_id": escalation_id},
-        namespace=CONSOLE,
-        callback=True,
-    )
+    ack = acknowledge(worker, escalation_id)
     assert ack["ok"] and ack["escalation"]["acknowledged_by"] == "wei"
     assert realert_due(app) == []
 
@@ -206,18 +219,8 @@ def test_social_worker_joins_and_the_resident_is_told(
     counselor.emit("claim", {"conversation_id": cid}, namespace=CONSOLE, callback=True)
     say(resident, "今晚就结束", "m-0000-01")
     escalation_id = events(worker, "escalation", CONSOLE)[-1]["escalation_id"]
-    worker.emit(
-        "acknowledge",
-        {"escalation_id": escalation_id},
-        namespace=CONSOLE,
-        callback=True,
-    )
-    joined = worker.emit(
-        "join",
-        {"escalation_id": escalation_id, "take_over": False},
-        namespace=CONSOLE,
-        callback=True,
-    )
+    acknowledge(worker, escalation_id)
+    joined = join(worker, escalation_id, False)
     assert joined == {"ok": True, "conversation_id": cid}
     notice = events(resident, "message", CHAT)[-1]
     assert (notice["sender"], notice["body"]) == ("system", "social_worker_joined")
@@ -260,18 +263,8 @@ def test_take_over_moves_the_conversation(
     counselor.emit("claim", {"conversation_id": cid}, namespace=CONSOLE, callback=True)
     say(resident_socket(chat["token"]), "今晚就结束", "m-0000-01")
     escalation_id = events(worker, "escalation", CONSOLE)[-1]["escalation_id"]
-    worker.emit(
-        "acknowledge",
-        {"escalation_id": escalation_id},
-        namespace=CONSOLE,
-        callback=True,
-    )
-    worker.emit(
-        "join",
-        {"escalation_id": escalation_id, "take_over": True},
-        namespace=CONSOLE,
-        callback=True,
-    )
+    acknowledge(worker, escalation_id)
+    join(worker, escalation_id, True)
     assert {"conversation_id": cid, "state": "taken_over"} in events(
         counselor, "conversation", CONSOLE
     )
@@ -368,18 +361,8 @@ def test_joining_a_waiting_chat_takes_it_out_of_the_queue(
     resident = resident_socket(chat["token"])
     say(resident, "今晚就结束", "m-0000-01")
     escalation_id = events(worker, "escalation", CONSOLE)[-1]["escalation_id"]
-    worker.emit(
-        "acknowledge",
-        {"escalation_id": escalation_id},
-        namespace=CONSOLE,
-        callback=True,
-    )
-    worker.emit(
-        "join",
-        {"escalation_id": escalation_id, "take_over": False},
-        namespace=CONSOLE,
-        callback=True,
-    )
+    acknowledge(worker, escalation_id)
+    join(worker, escalation_id, False)
     assert events(resident, "status", CHAT)[-1] == {"state": "active", "position": None}
     assert events(worker, "queue", CONSOLE)[-1]["items"] == []
     reply = worker.emit(
