@@ -6,6 +6,8 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +26,22 @@ if SERVE_ASYNC_MODE == "gevent":  # pragma: no cover
 
 import click  # noqa: E402
 from flask import Flask  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
 from hotline.models import Role  # noqa: E402
+
+
+@contextmanager
+def _session(app: Flask) -> Iterator[Session]:
+    """A database session inside the app's context, closed afterwards."""
+    from hotline.extensions import db
+
+    with app.app_context():
+        session = db.new_session()
+        try:
+            yield session
+        finally:
+            session.close()
 
 
 def _app(**overrides: Any) -> Flask:
@@ -45,17 +61,12 @@ def main() -> None:
 def serve(host: str, port: int) -> None:
     """Serve the web app and Socket.IO on HOST:PORT."""
     from hotline import escalation_watch
-    from hotline.extensions import db as database
     from hotline.extensions import socketio
     from hotline.services.accounts import create_first_admin
 
     app = _app(SOCKETIO_ASYNC_MODE=SERVE_ASYNC_MODE)
-    with app.app_context():
-        session = database.new_session()
-        try:
-            password = create_first_admin(session)
-        finally:
-            session.close()
+    with _session(app) as session:
+        password = create_first_admin(session)
     if password is not None:
         click.echo(
             "\nCreated the first account. Sign in at "
@@ -106,22 +117,17 @@ def users() -> None:
 def create_user_command(username: str, role: str) -> None:
     """Create a staff account; the password is read from stdin or prompted."""
     from hotline.errors import HotlineError
-    from hotline.extensions import db as database
     from hotline.services.accounts import create_user
 
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\n")
-    app = _app()
-    with app.app_context():
-        session = database.new_session()
+    with _session(_app()) as session:
         try:
             create_user(session, username, password, Role(role))
         except HotlineError as error:
             raise click.ClickException(error.message) from error
-        finally:
-            session.close()
     click.echo(f"created {role} '{username}'")
 
 
@@ -162,16 +168,10 @@ def _attach_triage() -> None:
 
 def export_feedback(path: Path) -> int:
     """Write staff corrections as ``{"text", "level"}`` lines; returns the count."""
-    from hotline.extensions import db as database
     from hotline.services.risk import training_feedback
 
-    app = _app()
-    with app.app_context():
-        session = database.new_session()
-        try:
-            rows = training_feedback(session)
-        finally:
-            session.close()
+    with _session(_app()) as session:
+        rows = training_feedback(session)
     with path.open("w", encoding="utf-8") as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
