@@ -56,6 +56,10 @@ class Database:
 
     def init_app(self, app: Flask) -> None:
         """Bind to ``app``'s ``DATABASE_URL`` and close sessions at teardown."""
+        # A process that builds a second app (the CLI inside tests, a test
+        # that restarts the app) must not leave the first pool's connections
+        # to be closed by the garbage collector.
+        self.dispose()
         self.engine = make_engine(app.config["DATABASE_URL"])
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
         app.extensions["hotline_db"] = self
