@@ -42,6 +42,7 @@ from hotline.services.conversations import (
 )
 from hotline.services.queue import (
     claim_conversation,
+    held_conversation,
     held_conversations,
     holder_of,
     release_conversation,
@@ -323,13 +324,12 @@ class ConsoleNamespace(Namespace):
         conversation_id = escalations.join(
             db.session, escalation_id, _user_id(), take_over=take_over
         )
-        for item in held_conversations(db.session, _user_id()):
-            if item.conversation_id == conversation_id:
-                publish_held(_user_id(), item.to_payload())
+        joined = held_conversation(db.session, conversation_id)
+        publish_held(_user_id(), joined.to_payload())
         notice = post_system_message(
             db.session, conversation_id, "social_worker_joined"
         )
-        holder = holder_of(db.session, conversation_id)
+        holder = joined.holder_id
         deliver_message(db.session, notice, holder)
         if holder != previous_holder and previous_holder not in (None, _user_id()):
             publish_held(

@@ -203,7 +203,7 @@ def claim_conversation(
         session, "claim", actor_id=counselor_id, conversation_id=conversation_id
     )
     session.commit()
-    return _held(session, conversation_id)
+    return held_conversation(session, conversation_id)
 
 
 def release_conversation(
@@ -264,7 +264,8 @@ def require_holder(session: Session, conversation_id: int, counselor_id: int) ->
         raise _not_held(session, conversation_id)
 
 
-def _held(session: Session, conversation_id: int) -> HeldConversation:
+def held_conversation(session: Session, conversation_id: int) -> HeldConversation:
+    """One conversation as the console lists it among a staff member's own."""
     conversation = session.get(Conversation, conversation_id)
     assert conversation is not None
     view = _held_view(conversation)
