@@ -49,6 +49,8 @@ from typing import Any
 import socketio
 
 from bench.relay_baseline import relay_token
+from hotline.phones import PhoneVault
+
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAT_NAMESPACE = "/chat"
@@ -287,6 +289,7 @@ class HotlineTarget(Target):
         env = _clean_env(
             HOTLINE_DATABASE_URL=self.database_url,
             HOTLINE_SECRET_KEY=secrets.token_urlsafe(32),
+            HOTLINE_PHONE_KEYS=PhoneVault.generate_key(),
             HOTLINE_ASYNC_MODE=self.async_mode,
             HOTLINE_QUICK_EXIT_URL=f"http://127.0.0.1:{port}/api/health",
             # Counsellors here answer faster than a person could type; the

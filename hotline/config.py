@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+
+from hotline.phones import PhoneVault
 
 DEFAULT_CRISIS_LINES = (
     ("emergency_medical", "120"),
@@ -13,14 +16,19 @@ DEFAULT_CRISIS_LINES = (
 )
 
 
-def _instance_secret(instance_path: Path, name: str) -> str:
+def _instance_secret(
+    instance_path: Path,
+    name: str,
+    generate: Callable[[], str] = lambda: secrets.token_urlsafe(48),
+) -> str:
     """Return a secret kept in the instance folder, generating it on first use."""
     path = instance_path / name
     if path.exists():
         return path.read_text().strip()
     instance_path.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(48)
-    # Written with owner-only permissions: the key signs staff sessions.
+    value = generate()
+    # Written with owner-only permissions: the keys sign staff sessions and
+    # decrypt residents' phone numbers.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(value)
@@ -44,6 +52,15 @@ def _crisis_lines() -> tuple[tuple[str, str], ...]:
         return DEFAULT_CRISIS_LINES
     pairs = [item.split("=", 1) for item in raw.split(";") if "=" in item]
     return tuple((label.strip(), number.strip()) for label, number in pairs)
+
+
+def _phone_keys(instance_path: Path) -> list[str]:
+    # "new-key,old-key": the first encrypts, every one decrypts (rotation).
+    raw = os.environ.get("HOTLINE_PHONE_KEYS", "")
+    keys = [key.strip() for key in raw.split(",") if key.strip()]
+    return keys or [
+        _instance_secret(instance_path, "phone_key", PhoneVault.generate_key)
+    ]
 
 
 def load_config(instance_path: Path) -> dict[str, object]:
@@ -88,6 +105,25 @@ def load_config(instance_path: Path) -> dict[str, object]:
         "ESCALATION_REALERT_SECONDS": _int_env(
             "HOTLINE_ESCALATION_REALERT_SECONDS", 30
         ),
+        # Callbacks: the service's local time, the hours counsellors phone
+        # ("08:00-22:00") cut into slots, how far ahead a resident may book,
+        # and how often an unanswered number is tried again.
+        "TIMEZONE": os.environ.get("HOTLINE_TIMEZONE", "Asia/Shanghai"),
+        "CALLBACK_HOURS": os.environ.get("HOTLINE_CALLBACK_HOURS", "08:00-22:00"),
+        "CALLBACK_SLOT_MINUTES": _int_env("HOTLINE_CALLBACK_SLOT_MINUTES", 120),
+        "CALLBACK_MAX_AHEAD_HOURS": _int_env("HOTLINE_CALLBACK_MAX_AHEAD_HOURS", 48),
+        "CALLBACK_MAX_ATTEMPTS": _int_env("HOTLINE_CALLBACK_MAX_ATTEMPTS", 3),
+        "CALLBACK_RETRY_MINUTES": _int_env("HOTLINE_CALLBACK_RETRY_MINUTES", 30),
+        "CALLBACK_PER_NUMBER_PER_DAY": _int_env(
+            "HOTLINE_CALLBACK_PER_NUMBER_PER_DAY", 3
+        ),
+        "CALLBACK_IP_LIMIT": os.environ.get(
+            "HOTLINE_CALLBACK_IP_LIMIT", "5 per hour;20 per day"
+        ),
+        "MAX_CALLBACK_NOTE_CHARS": 1000,
+        "PHONE_KEYS": _phone_keys(instance_path),
+        # Phone numbers are erased this many days after the callback closes.
+        "PHONE_RETENTION_DAYS": _int_env("HOTLINE_PHONE_RETENTION_DAYS", 7),
         "BABEL_DEFAULT_LOCALE": "zh",
         "LANGUAGES": ("zh", "en"),
         "WTF_CSRF_TIME_LIMIT": None,

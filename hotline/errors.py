@@ -65,6 +65,11 @@ class ConversationClosed(Conflict):
     default_message = "This conversation has ended."
 
 
+class NotAChat(Conflict):
+    code = "not_a_chat"
+    default_message = "This is a callback request: phone the resident and log the call."
+
+
 class NotHolder(Forbidden):
     code = "not_holder"
     default_message = "You do not hold this conversation."

@@ -94,6 +94,13 @@ class ConversationState(enum.StrEnum):
     CLOSED = "closed"
 
 
+class Channel(enum.StrEnum):
+    """How the resident reached us: a live chat, or a request to be called."""
+
+    CHAT = "chat"
+    CALLBACK = "callback"
+
+
 class Sender(enum.StrEnum):
     RESIDENT = "resident"
     COUNSELOR = "counselor"
@@ -133,7 +140,19 @@ class Outcome(enum.StrEnum):
     REFERRED = "referred"
     ESCALATED = "escalated"
     RESIDENT_LEFT = "resident_left"
+    # A callback closed after its last unanswered attempt.
+    NOT_REACHED = "not_reached"
     OTHER = "other"
+
+
+class CallOutcome(enum.StrEnum):
+    """What happened when a counsellor rang a callback number."""
+
+    REACHED = "reached"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    WRONG_NUMBER = "wrong_number"
+    MESSAGE_LEFT = "message_left"
 
 
 class User(Base):
@@ -155,11 +174,15 @@ class Conversation(Base):
     # SHA-256 of the resident's resume token: the token itself is never stored.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     lang: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[Channel] = mapped_column(
+        _enum(Channel), default=Channel.CHAT, server_default=Channel.CHAT.value
+    )
     state: Mapped[ConversationState] = mapped_column(
         _enum(ConversationState), default=ConversationState.WAITING, index=True
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # When the conversation (re-)entered the queue; orders the queue.
+    # When the conversation (re-)entered the queue; orders the queue. For a
+    # callback: when it may next be called (window start, or the retry time).
     waiting_since: Mapped[datetime] = mapped_column(default=utcnow)
     counselor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     claimed_at: Mapped[datetime | None]
@@ -329,3 +352,49 @@ class WrapUp(Base):
     follow_up: Mapped[bool] = mapped_column(Boolean, default=False)
     summary: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Callback(Base):
+    """A resident's request to be phoned: the conversation's callback details.
+
+    The number is kept only encrypted (``phone_ciphertext``), with a keyed
+    hash to recognise repeats and the last digits to show masked; all three
+    are erased by retention after the callback is closed.
+    """
+
+    __tablename__ = "callbacks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), unique=True
+    )
+    phone_ciphertext: Mapped[str | None] = mapped_column(Text)
+    phone_lookup: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone_hint: Mapped[str | None] = mapped_column(String(8))
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    # The resident's answers for the call guide: may we leave a voicemail,
+    # may we say we are the hotline to whoever picks up?
+    may_leave_message: Mapped[bool] = mapped_column(Boolean, default=False)
+    may_say_hotline: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]
+
+    conversation: Mapped[Conversation] = relationship()
+
+
+class CallAttempt(Base):
+    """One try at ringing a callback number, as the counsellor logged it."""
+
+    __tablename__ = "call_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    callback_id: Mapped[int] = mapped_column(
+        ForeignKey("callbacks.id", ondelete="CASCADE"), index=True
+    )
+    counselor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    outcome: Mapped[CallOutcome] = mapped_column(_enum(CallOutcome))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)

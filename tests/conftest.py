@@ -18,6 +18,8 @@ from hotline.services.accounts import create_user
 from tests import databases
 
 PASSWORD = "correct horse battery"
+# A fixed Fernet key, so tests never write one into instance/.
+TEST_PHONE_KEY = "dGVzdC1vbmx5LXBob25lLWtleS0zMi1ieXRlcyEhISE="
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +46,7 @@ def app_config(database_url: str) -> dict[str, Any]:
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
+        "PHONE_KEYS": [TEST_PHONE_KEY],
     }
 
 

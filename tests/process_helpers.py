@@ -24,6 +24,9 @@ from typing import Any
 
 import requests
 
+from hotline.phones import PhoneVault
+
+
 COUNSELOR_PASSWORD = "process-test-password"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
@@ -88,6 +91,7 @@ class HotlineServer:
         self.env.update(
             HOTLINE_DATABASE_URL=f"sqlite:///{self.database_path}",
             HOTLINE_SECRET_KEY=secrets.token_urlsafe(32),
+            HOTLINE_PHONE_KEYS=PhoneVault.generate_key(),
             # Quick exit must never leave loopback during tests.
             HOTLINE_QUICK_EXIT_URL=f"{self.base_url}/api/health",
             PYTHONUNBUFFERED="1",

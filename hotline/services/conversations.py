@@ -12,9 +12,16 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hotline.errors import ConversationClosed, NotFound, NotHolder, Unauthorized
+from hotline.errors import (
+    ConversationClosed,
+    NotAChat,
+    NotFound,
+    NotHolder,
+    Unauthorized,
+)
 from hotline.models import (
     Assessment,
+    Channel,
     Conversation,
     ConversationState,
     Escalation,
@@ -84,26 +91,42 @@ def hash_token(token: str) -> str:
 
 def start_conversation(session: Session, lang: str) -> tuple[int, str]:
     """Open a waiting conversation; returns its id and the secret resume token."""
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
-    conversation = Conversation(
-        token_hash=hash_token(token),
-        lang=lang,
-        state=ConversationState.WAITING,
-        created_at=now,
-        waiting_since=now,
-    )
+    conversation, token = new_conversation(lang, Channel.CHAT, waiting_since=utcnow())
     session.add(conversation)
     session.commit()
     return conversation.id, token
 
 
-def conversation_for_token(session: Session, token: object) -> int:
-    """The id of the conversation a resume token opens, or Unauthorized."""
+def new_conversation(
+    lang: str, channel: Channel, *, waiting_since: datetime
+) -> tuple[Conversation, str]:
+    """A waiting conversation (not yet added) and its secret resume token.
+
+    The token is 256 bits from the OS's CSPRNG; only its hash is stored.
+    """
+    token = secrets.token_urlsafe(32)
+    conversation = Conversation(
+        token_hash=hash_token(token),
+        lang=lang,
+        channel=channel,
+        state=ConversationState.WAITING,
+        created_at=utcnow(),
+        waiting_since=waiting_since,
+    )
+    return conversation, token
+
+
+def conversation_for_token(
+    session: Session, token: object, channel: Channel = Channel.CHAT
+) -> int:
+    """The id of the ``channel`` conversation a resume token opens, or Unauthorized."""
     if not isinstance(token, str) or not 20 <= len(token) <= 128:
         raise Unauthorized("A valid conversation token is required.")
     conversation_id = session.scalar(
-        select(Conversation.id).where(Conversation.token_hash == hash_token(token))
+        select(Conversation.id).where(
+            Conversation.token_hash == hash_token(token),
+            Conversation.channel == channel,
+        )
     )
     session.rollback()
     if conversation_id is None:
@@ -147,8 +170,10 @@ def post_message(
     allowed = Conversation.id == conversation_id
     if sender is Sender.COUNSELOR:
         assert counselor_id is not None
-        allowed &= (Conversation.state == ConversationState.ACTIVE) & (
-            may_write_as_staff(counselor_id)
+        allowed &= (
+            (Conversation.state == ConversationState.ACTIVE)
+            & (Conversation.channel == Channel.CHAT)
+            & may_write_as_staff(counselor_id)
         )
     else:
         allowed &= Conversation.state != ConversationState.CLOSED
@@ -326,6 +351,8 @@ def _refusal(session: Session, conversation_id: int, sender: Sender) -> Exceptio
         return NotFound("No such conversation.")
     if conversation.state is ConversationState.CLOSED:
         return ConversationClosed()
+    if conversation.channel is Channel.CALLBACK:
+        return NotAChat()
     if sender is Sender.COUNSELOR:
         return NotHolder()
     return ConversationClosed("This conversation is not open for messages.")
