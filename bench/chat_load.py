@@ -51,7 +51,6 @@ import socketio
 from bench.relay_baseline import relay_token
 from hotline.phones import PhoneVault
 
-
 ROOT = Path(__file__).resolve().parent.parent
 CHAT_NAMESPACE = "/chat"
 CONSOLE_NAMESPACE = "/console"

@@ -43,7 +43,7 @@ def parse_phone(raw: object, *, invalid_message: str) -> str:
 
 
 def display_phone(e164: str) -> str:
-    """A number as a counsellor dials it: national form for China, else international."""
+    """A number as a counsellor dials it: national in China, else international."""
     number = phonenumbers.parse(e164)
     if phonenumbers.region_code_for_number(number) == DEFAULT_REGION:
         return phonenumbers.format_number(

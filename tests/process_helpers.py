@@ -26,7 +26,6 @@ import requests
 
 from hotline.phones import PhoneVault
 
-
 COUNSELOR_PASSWORD = "process-test-password"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
