@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import MutableMapping
 from typing import Any
 
 from flask import (
     Blueprint,
     Response,
+    current_app,
     flash,
     jsonify,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import lazy_gettext as _l
@@ -23,11 +27,24 @@ from wtforms.validators import DataRequired, Length
 from hotline.errors import HotlineError, Unauthorized
 from hotline.extensions import csrf, db, limiter, login_manager
 from hotline.http import json_body
+from hotline.realtime import connection_state
 from hotline.services.accounts import StaffMember, authenticate, load_staff
 from hotline.validation import require_object, text_field
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 LOGIN_LIMIT = "10 per minute"
+# Session keys (epoch seconds): when the staff member signed in, and when
+# they were last active. A sign-in ends after STAFF_IDLE_MINUTES without
+# activity, and after PERMANENT_SESSION_LIFETIME in any case.
+SIGNED_IN_AT = "signed_in_at"
+SEEN_AT = "seen_at"
+# What Flask-Login keeps in the session for a signed-in user.
+_SIGN_IN_KEYS = ("_user_id", "_fresh", "_id")
+
+
+def now() -> float:
+    """The clock sessions are measured by (tests replace it)."""
+    return time.time()
 
 
 class SignedInStaff(UserMixin):
@@ -56,10 +73,50 @@ class LoginForm(FlaskForm):
 @login_manager.user_loader
 def load_user(user_id: str) -> SignedInStaff | None:
     """Reload the staff member each request so deactivation takes effect at once."""
-    if not user_id.isdigit():
+    if not user_id.isdigit() or not _session_is_current():
         return None
     member = load_staff(db.session, int(user_id))
     return SignedInStaff(member) if member is not None else None
+
+
+def _activity() -> MutableMapping[str, Any]:
+    # A socket's session is a copy frozen at connect time, which handlers
+    # must not write; its activity is kept with the connection instead.
+    if hasattr(request, "sid"):
+        state = connection_state()
+        state.setdefault(SEEN_AT, session.get(SEEN_AT))
+        return state
+    return session
+
+
+def _session_is_current() -> bool:
+    """Whether the sign-in is neither idle too long nor too old; marks activity."""
+    moment = now()
+    signed_in_at = session.get(SIGNED_IN_AT)
+    activity = _activity()
+    seen_at = activity.get(SEEN_AT)
+    idle = current_app.config["STAFF_IDLE_MINUTES"] * 60
+    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    if (
+        not isinstance(signed_in_at, int | float)
+        or not isinstance(seen_at, int | float)
+        or moment - seen_at > idle
+        or moment - signed_in_at > lifetime
+    ):
+        if not hasattr(request, "sid"):
+            for key in (*_SIGN_IN_KEYS, SIGNED_IN_AT, SEEN_AT):
+                session.pop(key, None)
+        return False
+    activity[SEEN_AT] = moment
+    return True
+
+
+def _sign_in(member: StaffMember) -> None:
+    # A permanent session: the cookie carries an expiry and is re-issued on
+    # every request (SESSION_REFRESH_EACH_REQUEST).
+    session.permanent = True
+    session[SIGNED_IN_AT] = session[SEEN_AT] = now()
+    login_user(SignedInStaff(member))
 
 
 @login_manager.unauthorized_handler
@@ -82,7 +139,7 @@ def login_page() -> Any:
         except HotlineError:
             flash(_l("Wrong username or password."), "error")
         else:
-            login_user(SignedInStaff(member))
+            _sign_in(member)
             return redirect(_safe_next(request.args.get("next")))
     return render_template("console/login.html", form=form)
 
@@ -104,7 +161,7 @@ def login_api() -> Any:
     username = text_field(payload, "username", max_chars=64)
     password = text_field(payload, "password", max_chars=256)
     member = authenticate(db.session, username, password)
-    login_user(SignedInStaff(member))
+    _sign_in(member)
     return jsonify({"user": {"username": member.username, "role": str(member.role)}})
 
 
@@ -115,6 +172,16 @@ def logout_api() -> Any:
     json_body()
     logout_user()
     return jsonify({"ok": True})
+
+
+@bp.get("/api/auth/session")
+def session_api() -> Any:
+    """Who is signed in; pages call it while in use to stay signed in."""
+    if not current_user.is_authenticated:
+        raise Unauthorized("Your session has ended; please sign in again.")
+    return jsonify(
+        {"user": {"username": current_user.username, "role": current_user.role}}
+    )
 
 
 def _safe_next(target: str | None) -> str:

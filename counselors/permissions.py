@@ -38,6 +38,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "escalate": CONSOLE,
     "duty": CONSOLE,
     "transcript": CONSOLE,
+    "call_sheet": CONSOLE,
+    "attempt": CONSOLE,
     # escalations
     "escalations": RESPONDERS,
     "acknowledge": RESPONDERS,

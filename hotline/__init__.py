@@ -46,10 +46,26 @@ def _init_extensions(app: Flask) -> None:
         # the counsellor's cookie.
         cors_allowed_origins=app.config.get("SOCKETIO_ALLOWED_ORIGINS"),
         max_http_buffer_size=64 * 1024,
-        ping_interval=20,
-        ping_timeout=20,
+        ping_interval=app.config["SOCKETIO_PING_INTERVAL"],
+        ping_timeout=app.config["SOCKETIO_PING_TIMEOUT"],
+        channel=app.config["MESSAGE_QUEUE_CHANNEL"],
     )
     _register_socket_handlers()
+    _trust_proxy(app)
+
+
+def _trust_proxy(app: Flask) -> None:
+    # Behind nginx the client's address and scheme arrive in X-Forwarded-For
+    # and X-Forwarded-Proto: rate limits need the address, secure cookies and
+    # the same-origin check the scheme. Trust exactly PROXY_HOPS proxies,
+    # never headers a client could forge. Wraps Socket.IO's middleware too.
+    hops = app.config["PROXY_HOPS"]
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops
+        )
 
 
 def _register_socket_handlers() -> None:
@@ -68,13 +84,14 @@ def _register_blueprints(app: Flask) -> None:
     from counselors import admin, auth
     from counselors.console import views as console_views
     from counselors.supervisor import views as supervisor_views
-    from hotline import api, assets
+    from hotline import api, assets, callbacks_api
     from hotline.resident import views as resident_views
 
     for blueprint in (
         assets.bp,
         resident_views.bp,
         api.bp,
+        callbacks_api.bp,
         auth.bp,
         console_views.bp,
         supervisor_views.bp,

@@ -76,6 +76,18 @@ def load_config(instance_path: Path) -> dict[str, object]:
         "SECRET_KEY": secret_key,
         "DATABASE_URL": database_url,
         "MESSAGE_QUEUE": os.environ.get("HOTLINE_MESSAGE_QUEUE") or None,
+        # Redis pub/sub channels are shared by every database number of a
+        # server: deployments (and test runs) sharing one Redis need their own.
+        "MESSAGE_QUEUE_CHANNEL": os.environ.get(
+            "HOTLINE_MESSAGE_QUEUE_CHANNEL", "flask-socketio"
+        ),
+        # How many reverse proxies (nginx) sit in front and set X-Forwarded-For
+        # and X-Forwarded-Proto; 0 trusts no such header.
+        "PROXY_HOPS": _int_env("HOTLINE_PROXY_HOPS", 0),
+        # Engine.IO heartbeat: a client that has not answered a ping within
+        # interval + timeout seconds is dropped (a proxy must wait longer).
+        "SOCKETIO_PING_INTERVAL": _int_env("HOTLINE_PING_INTERVAL", 20),
+        "SOCKETIO_PING_TIMEOUT": _int_env("HOTLINE_PING_TIMEOUT", 20),
         "SOCKETIO_ASYNC_MODE": os.environ.get("HOTLINE_ASYNC_MODE", "threading"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -84,6 +96,9 @@ def load_config(instance_path: Path) -> dict[str, object]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "PERMANENT_SESSION_LIFETIME": _int_env("HOTLINE_STAFF_SESSION_HOURS", 12)
         * 3600,
+        # Staff are signed out after this long without a request or event.
+        "STAFF_IDLE_MINUTES": _int_env("HOTLINE_STAFF_IDLE_MINUTES", 30),
+        "SESSION_REFRESH_EACH_REQUEST": True,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "MAX_MESSAGE_CHARS": 4000,
         # Per-connection message rate: bursts of MESSAGE_BURST, then
@@ -95,6 +110,9 @@ def load_config(instance_path: Path) -> dict[str, object]:
             "HOTLINE_RATELIMIT_STORAGE", "memory://"
         ),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # When a shared (Redis) limit store is down, count in this worker's
+        # memory instead of refusing residents' chat starts.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "QUICK_EXIT_URL": os.environ.get(
             "HOTLINE_QUICK_EXIT_URL", "https://www.weather.com.cn/"
         ),

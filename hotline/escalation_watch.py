@@ -1,21 +1,25 @@
 """Re-alerts escalations nobody has acknowledged, until somebody does.
 
-Runs as a background task of every ``hotline serve`` worker; the conditional
-UPDATE in ``claim_realerts`` gives each due re-alert to exactly one worker.
+Runs beside every ``hotline serve`` worker as the periodic job
+``escalation_realert`` (``hotline.periodic``): every ``poll_seconds`` one
+worker, whichever wins the slot, looks for due re-alerts. The conditional
+UPDATE in ``claim_realerts`` still gives each due re-alert to exactly one
+caller, so a look that overlaps another (a slow sweep, a clock off by a
+second) never alerts twice.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 from flask import Flask
 
-from hotline.extensions import db, socketio
+from hotline import periodic
+from hotline.extensions import db
 from hotline.realtime import alert_escalation
 from hotline.services.escalations import claim_realerts
 
-logger = logging.getLogger(__name__)
+JOB_NAME = "escalation_realert"
 POLL_SECONDS = 5
 
 
@@ -33,18 +37,12 @@ def realert_due(app: Flask) -> list[int]:
             session.close()
 
 
-def watch_forever(app: Flask) -> None:
-    """Poll for due re-alerts; a failure is logged and the loop goes on."""
-    interval = app.config["ESCALATION_REALERT_SECONDS"]
-    poll_seconds = max(1, min(POLL_SECONDS, interval))
-    while True:
-        socketio.sleep(poll_seconds)
-        try:
-            realert_due(app)
-        except Exception:
-            logger.exception("escalation re-alert failed; retrying")
+def poll_interval(app: Flask) -> timedelta:
+    """How often somebody looks: every 5 s, or each re-alert interval if shorter."""
+    realert_seconds = app.config["ESCALATION_REALERT_SECONDS"]
+    return timedelta(seconds=max(1, min(POLL_SECONDS, realert_seconds)))
 
 
 def start(app: Flask) -> None:
     """Start the watcher beside the server."""
-    socketio.start_background_task(watch_forever, app)
+    periodic.start(app, JOB_NAME, poll_interval(app), realert_due)

@@ -33,7 +33,12 @@ def json_body() -> Any:
     """The request's JSON body, or InvalidInput with a clear reason."""
     if not request.is_json:
         raise InvalidInput("Send a JSON body with Content-Type: application/json.")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        # The json module gives up on deep nesting with RecursionError, which
+        # ``silent`` does not cover; no real body nests that deep.
+        raise InvalidInput("The body is nested too deeply.") from None
     if body is None:
         raise InvalidInput("The body is not valid JSON.")
     return body

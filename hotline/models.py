@@ -398,3 +398,20 @@ class CallAttempt(Base):
     outcome: Mapped[CallOutcome] = mapped_column(_enum(CallOutcome))
     note: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobLease(Base):
+    """Which worker last won a periodic job's time slot (``hotline.periodic``).
+
+    One row per job; a worker runs the job only after moving ``slot_start``
+    forward with a conditional UPDATE, so each slot is run by one worker.
+    """
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The start of the last slot somebody won; the epoch until the first run.
+    slot_start: Mapped[datetime]
+    ran_at: Mapped[datetime | None]
+    holder: Mapped[str] = mapped_column(String(128), default="")
+    runs: Mapped[int] = mapped_column(Integer, default=0)

@@ -129,15 +129,19 @@ def alert_escalation(session: Session, escalation_id: int, *, repeat: bool) -> s
     return "nobody"
 
 
-def show_crisis_contacts(conversation_id: int) -> None:
-    """Show the resident the emergency numbers right away."""
-    lines = [
+def crisis_lines() -> list[dict[str, str]]:
+    """The configured emergency numbers, keyed for the pages to label."""
+    return [
         {"key": key, "number": number}
         for key, number in current_app.config["CRISIS_LINES"]
     ]
+
+
+def show_crisis_contacts(conversation_id: int) -> None:
+    """Show the resident the emergency numbers right away."""
     socketio.emit(
         "crisis_contacts",
-        {"lines": lines},
+        {"lines": crisis_lines()},
         to=conversation_room(conversation_id),
         namespace=CHAT_NAMESPACE,
     )

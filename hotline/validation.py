@@ -10,7 +10,10 @@ from typing import Any
 from hotline.errors import InvalidInput
 
 MAX_BODY_CHARS = 4000
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# Ids and sequence numbers are 32-bit integer columns on PostgreSQL; anything
+# larger can only be a forgery and must not reach the database driver.
+MAX_INT = 2**31 - 1
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 # Control characters other than newline and tab carry no meaning in a chat
 # message and can break terminals and logs that later show it.
 _CONTROL = {chr(c) for c in range(32) if chr(c) not in "\n\t"} | {"\x7f"}
@@ -36,6 +39,8 @@ def text_field(
         return ""
     if not isinstance(value, str):
         raise InvalidInput(f"'{name}' must be a string.", field=name)
+    if not is_encodable(value):
+        raise InvalidInput(f"'{name}' is not valid Unicode text.", field=name)
     cleaned = "".join(ch for ch in value if ch not in _CONTROL)
     cleaned = unicodedata.normalize("NFC", cleaned).strip()
     if required and not cleaned:
@@ -52,22 +57,42 @@ def text_field(
 def client_id_field(payload: dict[str, Any]) -> str:
     """The client-generated message id (a UUID or similar token)."""
     value = payload.get("client_id")
-    if not isinstance(value, str) or not _CLIENT_ID.match(value):
+    if not isinstance(value, str) or not _CLIENT_ID.fullmatch(value):
         raise InvalidInput(
             "'client_id' must be 8-64 letters, digits, '-' or '_'.", field="client_id"
         )
     return value
 
 
+def is_encodable(value: str) -> bool:
+    """Whether ``value`` is valid Unicode (JSON can carry lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def int_field(
-    payload: dict[str, Any], name: str, *, minimum: int = 0, required: bool = True
+    payload: dict[str, Any],
+    name: str,
+    *,
+    minimum: int = 0,
+    maximum: int = MAX_INT,
+    required: bool = True,
 ) -> int:
-    """A non-negative integer field (booleans are refused)."""
+    """A bounded integer field (booleans are refused)."""
     value = payload.get(name)
     if value is None and not required:
         return minimum
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidInput(f"'{name}' must be an integer >= {minimum}.", field=name)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not minimum <= value <= maximum
+    ):
+        raise InvalidInput(
+            f"'{name}' must be an integer from {minimum} to {maximum}.", field=name
+        )
     return value
 
 

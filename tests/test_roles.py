@@ -28,6 +28,8 @@ EVENTS = {
     "escalate": {"conversation_id": 999, "reason": "x"},
     "duty": {"on_duty": False},
     "transcript": {"conversation_id": 999},
+    "call_sheet": {"conversation_id": 999},
+    "attempt": {"conversation_id": 999, "outcome": "no_answer"},
     "escalations": {},
     "acknowledge": {"escalation_id": 999},
     "join": {"escalation_id": 999, "take_over": False},

@@ -10,8 +10,15 @@ from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
 
 from counselors.permissions import may, requires
 from hotline.errors import InvalidInput, RateLimited
-from hotline.extensions import db
-from hotline.models import EscalationOutcome, Outcome, RiskLevel, Role, Sender
+from hotline.extensions import db, phone_vault
+from hotline.models import (
+    CallOutcome,
+    EscalationOutcome,
+    Outcome,
+    RiskLevel,
+    Role,
+    Sender,
+)
 from hotline.realtime import (
     RESPONDERS_ROOM,
     STAFF_ROOM,
@@ -26,7 +33,7 @@ from hotline.realtime import (
     publish_queue,
     publish_status,
 )
-from hotline.services import escalations, risk
+from hotline.services import callbacks, escalations, risk
 from hotline.services.accounts import set_on_duty
 from hotline.services.closing import (
     NEEDS,
@@ -189,6 +196,49 @@ class ConsoleNamespace(Namespace):
         publish_status(db.session, conversation_id)
         publish_queue(db.session)
         return {"ok": True}
+
+    # --- callbacks -----------------------------------------------------
+
+    @requires("call_sheet")
+    def on_call_sheet(self, payload: Any = None) -> dict[str, Any]:
+        payload = require_object(payload)
+        sheet = callbacks.call_sheet(
+            db.session,
+            phone_vault(),
+            _conversation_id(payload),
+            _user_id(),
+            callbacks.CallbackRules.from_config(current_app.config),
+        )
+        return {"ok": True, "sheet": sheet.to_payload()}
+
+    @requires("attempt")
+    def on_attempt(self, payload: Any = None) -> dict[str, Any]:
+        payload = require_object(payload)
+        conversation_id = _conversation_id(payload)
+        outcome = CallOutcome(
+            choice_field(
+                payload, "outcome", [o.value for o in CallOutcome], default=None
+            )
+        )
+        note = text_field(payload, "note", max_chars=MAX_NOTE_CHARS, required=False)
+        result = callbacks.log_attempt(
+            db.session,
+            conversation_id,
+            _user_id(),
+            outcome=outcome,
+            note=note,
+            rules=callbacks.CallbackRules.from_config(current_app.config),
+        )
+        if result.result == "retry":
+            publish_held(
+                _user_id(), {"conversation_id": conversation_id, "state": "released"}
+            )
+            publish_queue(db.session)
+        elif result.result == "closed":
+            publish_held(
+                _user_id(), {"conversation_id": conversation_id, "state": "wrapped"}
+            )
+        return {"ok": True, **result.to_payload()}
 
     @requires("note")
     def on_note(self, payload: Any = None) -> dict[str, Any]:

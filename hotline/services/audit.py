@@ -30,6 +30,9 @@ ACTIONS = (
     "user_created",
     "user_updated",
     "export",
+    "phone_viewed",
+    "call_logged",
+    "numbers_erased",
 )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from hotline.errors import AlreadyClaimed, ConversationClosed, NotFound, NotHolder
 from hotline.models import (
+    Callback,
     Conversation,
     ConversationState,
     Message,
@@ -18,6 +19,7 @@ from hotline.models import (
     WrapUp,
     utcnow,
 )
+from hotline.phones import mask_hint
 from hotline.services import audit
 from hotline.services.conversations import may_write_as_staff
 
@@ -25,22 +27,48 @@ PREVIEW_CHARS = 120
 
 
 @dataclass(frozen=True)
+class CallbackSummary:
+    """A waiting callback's window and tries, with the number masked."""
+
+    window_start: datetime
+    window_end: datetime
+    attempts: int
+    phone_masked: str
+    # The window has opened (or the retry time has come): ring now.
+    due: bool
+    # The window has closed and nobody has reached the resident.
+    overdue: bool
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "window_start": self.window_start.isoformat(),
+            "window_end": self.window_end.isoformat(),
+            "attempts": self.attempts,
+            "phone_masked": self.phone_masked,
+            "due": self.due,
+            "overdue": self.overdue,
+        }
+
+
+@dataclass(frozen=True)
 class QueueItem:
-    """A waiting conversation as the console lists it."""
+    """A waiting conversation (chat or callback) as the console lists it."""
 
     conversation_id: int
     lang: str
+    # For a callback: when it may next be called.
     waiting_since: datetime
     message_count: int
     preview: str
     risk_level: str
     signals: list[str]
     needs: list[str]
+    callback: CallbackSummary | None = None
 
     def to_payload(self) -> dict[str, Any]:
         return {
             "conversation_id": self.conversation_id,
-            "kind": "chat",
+            "kind": "callback" if self.callback else "chat",
             "lang": self.lang,
             "waiting_since": self.waiting_since.isoformat(),
             "message_count": self.message_count,
@@ -48,6 +76,7 @@ class QueueItem:
             "risk_level": self.risk_level,
             "signals": self.signals,
             "needs": self.needs,
+            "callback": self.callback.to_payload() if self.callback else None,
         }
 
 
@@ -75,10 +104,12 @@ class HeldConversation:
     risk_level: str
     needs: list[str]
     holder_id: int | None
+    kind: str = "chat"
 
     def to_payload(self) -> dict[str, Any]:
         return {
             "conversation_id": self.conversation_id,
+            "kind": self.kind,
             "holder_id": self.holder_id,
             "lang": self.lang,
             "state": str(self.state),
@@ -128,11 +159,14 @@ def waiting_queue(session: Session) -> list[QueueItem]:
             Conversation.risk_level,
             Conversation.risk_signals,
             Conversation.needs,
+            Callback,
         )
+        .outerjoin(Callback, Callback.conversation_id == Conversation.id)
         .where(Conversation.state == ConversationState.WAITING)
         .order_by(*_queue_order())
     ).all()
     session.rollback()
+    now = utcnow()
     return [
         QueueItem(
             conversation_id=row[0],
@@ -143,9 +177,23 @@ def waiting_queue(session: Session) -> list[QueueItem]:
             risk_level=str(row[5]),
             signals=list(row[6]),
             needs=list(row[7]),
+            callback=_callback_summary(row[8], row[2], now) if row[8] else None,
         )
         for row in rows
     ]
+
+
+def _callback_summary(
+    callback: Callback, next_call_at: datetime, now: datetime
+) -> CallbackSummary:
+    return CallbackSummary(
+        window_start=callback.window_start,
+        window_end=callback.window_end,
+        attempts=callback.attempts,
+        phone_masked=mask_hint(callback.phone_hint),
+        due=next_call_at <= now,
+        overdue=callback.window_end < now,
+    )
 
 
 def conversation_status(session: Session, conversation_id: int) -> ConversationStatus:
@@ -283,6 +331,7 @@ def _held_view(conversation: Conversation) -> HeldConversation:
         risk_level=str(conversation.risk_level),
         needs=list(conversation.needs),
         holder_id=conversation.counselor_id,
+        kind=str(conversation.channel),
     )
 
 

@@ -3,6 +3,7 @@
 // alerts, release and wrap-up. Resyncs after reconnects.
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { startAlerts, stopAlerts } from "/static/console/alerts.js";
+import { keepSignedInWhileActive } from "/static/console/keepalive.js";
 import { Outbox } from "/static/shared/outbox.js";
 import {
   Transcript, errorText, format, levelBadge, readStrings,
@@ -18,6 +19,7 @@ const held = new Map(); // conversation_id -> {state, transcript, unread}
 let queueItems = [];
 let selectedId = null;
 
+keepSignedInWhileActive();
 const socket = io("/console");
 const outbox = new Outbox(`hotline.console.${userId}.outbox`, (item) =>
   socket.timeout(ACK_TIMEOUT_MS).emitWithAck("message", {

@@ -1,6 +1,7 @@
 // The supervisor's escalation board: every open and in-hand escalation with
 // a live response clock against the target; overdue ones stand out.
 import { io } from "/static/vendor/socket.io.esm.min.js";
+import { keepSignedInWhileActive } from "/static/console/keepalive.js";
 import { errorText, format, levelBadge, readStrings } from "/static/shared/transcript.js";
 
 const strings = readStrings();
@@ -8,6 +9,7 @@ const $ = (id) => document.getElementById(id);
 const target = Number(document.body.dataset.targetSeconds);
 let snapshot = { open: [], acknowledged: [] };
 
+keepSignedInWhileActive();
 const socket = io("/console");
 socket.on("connect", () => { $("connection").textContent = strings.connected; });
 socket.on("disconnect", () => { $("connection").textContent = strings.offline; });
