@@ -28,7 +28,18 @@ def outcome_names() -> dict[str, str]:
         "referred": _("Referred to community resources"),
         "escalated": _("Escalated to a social worker"),
         "resident_left": _("Resident left"),
+        "not_reached": _("Callback: resident not reached"),
         "other": _("Other"),
+    }
+
+
+def call_outcome_names() -> dict[str, str]:
+    return {
+        "reached": _("Reached the resident"),
+        "no_answer": _("No answer"),
+        "busy": _("Line busy"),
+        "message_left": _("Left a message"),
+        "wrong_number": _("Wrong number"),
     }
 
 
@@ -116,6 +127,43 @@ def resident_strings() -> dict[str, object]:
         ),
         "crisis_line_names": crisis_line_names(),
         "errors": error_messages(),
+        "callback": callback_strings(),
+    }
+
+
+def callback_strings() -> dict[str, object]:
+    """What ``static/resident/callback.js`` shows."""
+    return {
+        "today": _("Today"),
+        "tomorrow": _("Tomorrow"),
+        "now": _("as soon as possible"),
+        "choose_slot": _("Choose a time…"),
+        "status": {
+            "waiting": _("We have your request. A counsellor will call you."),
+            "scheduled": _(
+                "A counsellor is about to call you. Please keep your phone near."
+            ),
+            "attempted": _(
+                "We tried to call you but could not get through. We will try again."
+            ),
+            "done": _("This callback is finished. Thank you for talking with us."),
+            "cancelled": _("You cancelled this request."),
+        },
+        "when": _("We will call {day} between {start} and {end}."),
+        "next_try": _("Next try around {time}."),
+        "position": _("You are number {position} in the queue."),
+        "crisis": _(
+            "A social worker has been asked to call you urgently. If you are in "
+            "danger right now, please call one of these numbers:"
+        ),
+        "missing_phone": _("Please enter your phone number."),
+        "missing_slot": _("Please choose a time for our call."),
+        "missing_consent": _(
+            "Please agree that we keep your number to call you back; "
+            "we erase it after the call."
+        ),
+        "failed": _("Your request could not be sent. Please try again."),
+        "lost": _("We could not find your callback request."),
     }
 
 
@@ -171,4 +219,30 @@ def console_strings() -> dict[str, object]:
         "supervisor": _("Supervisor"),
         "lang_zh": _("Chinese"),
         "lang_en": _("English"),
+        "kind_chat": _("Chat"),
+        "kind_callback": _("Callback"),
+        "today": _("today"),
+        "callback_window": _("call {day} {start}–{end}"),
+        "callback_due": _("Due now"),
+        "callback_overdue": _("Overdue"),
+        "callback_later": _("Not yet due"),
+        "callback_tries": _("{count} tries so far"),
+        "callback_tries_of": _("try {count} of {max} done"),
+        "callback_number_erased": _("Number erased"),
+        "guide_may_say_hotline": _("You may say you are calling from the hotline."),
+        "guide_do_not_say_hotline": _(
+            "Do not say you are from the hotline to anyone else: give only "
+            "your first name and ask for the resident."
+        ),
+        "guide_may_leave_message": _(
+            "If nobody answers you may leave a short message with your first name only."
+        ),
+        "guide_no_message": _("Do not leave a voicemail or message."),
+        "guide_check_safe": _(
+            "First ask whether this is a good and private moment to talk."
+        ),
+        "call_outcomes": call_outcome_names(),
+        "call_reached": _("Call logged. Close with a wrap-up when you are done."),
+        "call_retry": _("Call logged. It returns to the queue at {time}."),
+        "call_closed": _("Call logged. The callback is closed as not reached."),
     }

@@ -87,9 +87,7 @@ def attempt(counselor, conversation_id: int, outcome: str, note: str = ""):
 
 
 def conversation_of(scalar, callback_id: int) -> int:
-    return scalar(
-        select(Callback.conversation_id).where(Callback.id == callback_id)
-    )
+    return scalar(select(Callback.conversation_id).where(Callback.id == callback_id))
 
 
 # --- booking ---------------------------------------------------------------
@@ -162,12 +160,12 @@ def test_unusable_windows_are_refused(client, start_in, length):
 
 
 def test_errors_come_in_the_residents_language(client):
-    zh = client.post(
-        "/api/callbacks?lang=zh", json=booking(phone="12345")
-    ).json["error"]["message"]
-    en = client.post(
-        "/api/callbacks?lang=en", json=booking(phone="12345")
-    ).json["error"]["message"]
+    zh = client.post("/api/callbacks?lang=zh", json=booking(phone="12345")).json[
+        "error"
+    ]["message"]
+    en = client.post("/api/callbacks?lang=en", json=booking(phone="12345")).json[
+        "error"
+    ]["message"]
     assert "phone number" in en
     assert zh != en and "号码" in zh
 
@@ -213,12 +211,7 @@ def test_requests_per_address_are_limited(app, client):
 def test_the_number_is_encrypted_at_rest(app, client):
     response = book(client)
     with app.app_context():
-        row = (
-            db.new_session()
-            .execute(text("SELECT * FROM callbacks"))
-            .mappings()
-            .one()
-        )
+        row = db.new_session().execute(text("SELECT * FROM callbacks")).mappings().one()
     stored = " ".join(str(value) for value in row.values())
     for form in (MOBILE_E164, "13800138000", "138 0013 8000", "0013"):
         assert form not in stored
@@ -235,9 +228,14 @@ def test_crisis_note_escalates_at_once_and_shows_crisis_contacts(
     assert response.status_code == 201
     assert {line["number"] for line in response.json["crisis_contacts"]} >= {"120"}
     conversation_id = conversation_of(scalar, response.json["callback_id"])
-    assert scalar(
-        select(Escalation.state).where(Escalation.conversation_id == conversation_id)
-    ) == "open"
+    assert (
+        scalar(
+            select(Escalation.state).where(
+                Escalation.conversation_id == conversation_id
+            )
+        )
+        == "open"
+    )
     alerts = events(worker, "escalation", CONSOLE)
     assert [alert["conversation_id"] for alert in alerts] == [conversation_id]
     status = client.get(
@@ -293,9 +291,7 @@ def test_the_resident_can_cancel_a_waiting_callback(client, counselor_socket):
     assert events(counselor, "queue", CONSOLE)[-1]["items"] == []
 
 
-def test_a_callback_being_called_cannot_be_cancelled(
-    client, scalar, counselor_socket
-):
+def test_a_callback_being_called_cannot_be_cancelled(client, scalar, counselor_socket):
     counselor = counselor_socket()
     booked = book(client).json
     claim(counselor, conversation_of(scalar, booked["callback_id"]))
@@ -318,10 +314,13 @@ def test_a_crisis_callback_cannot_be_cancelled(client):
         headers=bearer(booked["token"]),
     )
     assert response.status_code == 409
-    assert "social worker" in client.post(
-        f"/api/callbacks/{booked['callback_id']}/cancel?lang=en",
-        headers=bearer(booked["token"]),
-    ).json["error"]["message"]
+    assert (
+        "social worker"
+        in client.post(
+            f"/api/callbacks/{booked['callback_id']}/cancel?lang=en",
+            headers=bearer(booked["token"]),
+        ).json["error"]["message"]
+    )
 
 
 # --- the console -----------------------------------------------------------
@@ -355,22 +354,27 @@ def test_only_the_holder_sees_the_full_number_and_it_is_audited(
     booked = book(client, note="想有人聊聊").json
     conversation_id = conversation_of(scalar, booked["callback_id"])
     refused = bo.emit(
-        "call_sheet", {"conversation_id": conversation_id}, namespace=CONSOLE,
+        "call_sheet",
+        {"conversation_id": conversation_id},
+        namespace=CONSOLE,
         callback=True,
     )
     assert refused["ok"] is False and refused["error"]["code"] == "not_holder"
     assert claim(ana, conversation_id)["ok"] is True
     assert claim(bo, conversation_id)["error"]["code"] == "already_claimed"
     sheet = ana.emit(
-        "call_sheet", {"conversation_id": conversation_id}, namespace=CONSOLE,
+        "call_sheet",
+        {"conversation_id": conversation_id},
+        namespace=CONSOLE,
         callback=True,
     )["sheet"]
     assert sheet["phone"] == "138 0013 8000"
     assert sheet["may_say_hotline"] is True and sheet["may_leave_message"] is False
     assert sheet["max_attempts"] == 3
-    assert scalar(
-        text("SELECT count(*) FROM audit_events WHERE action = 'phone_viewed'")
-    ) == 1
+    assert (
+        scalar(text("SELECT count(*) FROM audit_events WHERE action = 'phone_viewed'"))
+        == 1
+    )
 
 
 def test_a_callback_takes_no_chat_messages(client, scalar, counselor_socket):
@@ -412,9 +416,10 @@ def test_unanswered_calls_retry_then_close_as_not_reached(
     claim(counselor, conversation_id)
     second = attempt(counselor, conversation_id, "busy")
     assert second["result"] == "closed" and second["attempts"] == 2
-    assert scalar(
-        select(WrapUp.outcome).where(WrapUp.conversation_id == conversation_id)
-    ) == Outcome.NOT_REACHED
+    assert (
+        scalar(select(WrapUp.outcome).where(WrapUp.conversation_id == conversation_id))
+        == Outcome.NOT_REACHED
+    )
     assert scalar(select(text("count(*)")).select_from(CallAttempt)) == 2
     status = client.get(
         f"/api/callbacks/{booked['callback_id']}", headers=bearer(booked["token"])
@@ -450,9 +455,10 @@ def test_a_reached_call_closes_with_the_chat_wrap_up(client, scalar, counselor_s
         callback=True,
     )
     assert closed["ok"] is True
-    assert scalar(
-        select(Conversation.state).where(Conversation.id == conversation_id)
-    ) == ConversationState.CLOSED
+    assert (
+        scalar(select(Conversation.state).where(Conversation.id == conversation_id))
+        == ConversationState.CLOSED
+    )
 
 
 def test_attempts_are_for_the_holder_only(client, scalar, counselor_socket):
@@ -466,7 +472,9 @@ def test_attempts_are_for_the_holder_only(client, scalar, counselor_socket):
     assert bad["error"]["code"] == "invalid_input"
 
 
-def test_windows_that_pass_unanswered_are_overdue(app, client, scalar, counselor_socket):
+def test_windows_that_pass_unanswered_are_overdue(
+    app, client, scalar, counselor_socket
+):
     counselor = counselor_socket()
     conversation_id = conversation_of(scalar, book(client).json["callback_id"])
     with app.app_context():
@@ -482,11 +490,11 @@ def test_windows_that_pass_unanswered_are_overdue(app, client, scalar, counselor
         session.close()
     assert [o.conversation_id for o in overdue] == [conversation_id]
     client.post("/api/chat", json={})  # any queue change republishes
-    item = [
+    item = next(
         i
         for i in events(counselor, "queue", CONSOLE)[-1]["items"]
         if i["kind"] == "callback"
-    ][0]
+    )
     assert item["callback"]["due"] is True and item["callback"]["overdue"] is True
 
 
@@ -541,9 +549,12 @@ def test_numbers_are_erased_days_after_the_callback_closed(
     kept = scalar(select(Callback).where(Callback.conversation_id == open_id))
     assert kept.phone_ciphertext is not None
     # The audit trail records the erasure, without any number.
-    assert scalar(
-        text("SELECT count(*) FROM audit_events WHERE action = 'numbers_erased'")
-    ) == 1
+    assert (
+        scalar(
+            text("SELECT count(*) FROM audit_events WHERE action = 'numbers_erased'")
+        )
+        == 1
+    )
 
 
 def test_numbers_sealed_with_an_old_key_still_open_after_rotation():

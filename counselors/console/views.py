@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from counselors.permissions import may
 from hotline.labels import (
+    call_outcome_names,
     console_strings,
     escalation_outcome_names,
     need_names,
@@ -30,9 +31,16 @@ def index() -> Any:
         "console/index.html",
         user=current_user,
         max_chars=current_app.config["MAX_MESSAGE_CHARS"],
+        timezone=current_app.config["TIMEZONE"],
         strings=console_strings(),
         role_names=role_names(),
-        outcome_names=outcome_names(),
+        outcome_names={
+            value: label
+            for value, label in outcome_names().items()
+            # Set by the system when a callback's last try goes unanswered.
+            if value != "not_reached"
+        },
+        call_outcome_names=call_outcome_names(),
         need_names=need_names(),
         level_names=risk_level_names(),
         escalation_outcome_names=escalation_outcome_names(),

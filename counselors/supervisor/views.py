@@ -16,7 +16,7 @@ from hotline.labels import (
     risk_level_names,
     role_names,
 )
-from hotline.services import audit, escalations
+from hotline.services import audit, callbacks, escalations
 from hotline.services.accounts import list_staff
 from hotline.services.transcripts import read_transcript
 
@@ -38,8 +38,12 @@ def board() -> str:
         "supervisor/board.html",
         user=current_user,
         history=[e.to_payload() for e in history],
+        overdue_callbacks=[
+            c.to_payload() for c in callbacks.overdue_callbacks(db.session)
+        ],
         responders=responders,
         target_seconds=current_app.config["ESCALATION_ACK_TARGET_SECONDS"],
+        timezone=current_app.config["TIMEZONE"],
         strings=console_strings(),
         role_names=role_names(),
         outcome_names=escalation_outcome_names(),

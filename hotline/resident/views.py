@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
+from hotline.callbacks_api import slot_payload
 from hotline.labels import crisis_line_names, resident_strings
 
 bp = Blueprint("resident", __name__)
@@ -18,5 +19,7 @@ def index() -> str:
         crisis_line_names=crisis_line_names(),
         quick_exit_url=current_app.config["QUICK_EXIT_URL"],
         max_chars=current_app.config["MAX_MESSAGE_CHARS"],
+        max_callback_note=current_app.config["MAX_CALLBACK_NOTE_CHARS"],
+        callback_slots=slot_payload(),
         strings=resident_strings(),
     )

@@ -3,6 +3,7 @@
 // alerts, release and wrap-up. Resyncs after reconnects.
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { startAlerts, stopAlerts } from "/static/console/alerts.js";
+import { CallPanel, callbackQueueDetails } from "/static/console/callbacks.js";
 import { keepSignedInWhileActive } from "/static/console/keepalive.js";
 import { Outbox } from "/static/shared/outbox.js";
 import {
@@ -53,12 +54,16 @@ function renderQueue() {
     li.dataset.conversationId = item.conversation_id;
     const title = document.createElement("strong");
     title.textContent = format(strings.conversation, { id: item.conversation_id });
+    const isCallback = item.kind === "callback";
     const meta = document.createElement("span");
     meta.className = "meta";
+    // A callback's waiting_since is when it may be rung, not how long it waited.
     meta.textContent = [
       strings[`lang_${item.lang}`] || item.lang,
-      waitingLabel(item.waiting_since),
-      format(strings.messages_count, { count: item.message_count }),
+      ...(isCallback ? [] : [
+        waitingLabel(item.waiting_since),
+        format(strings.messages_count, { count: item.message_count }),
+      ]),
     ].join(" · ");
     const preview = document.createElement("p");
     preview.className = "preview";
@@ -66,17 +71,21 @@ function renderQueue() {
     const tags = document.createElement("div");
     tags.className = "tags";
     tags.append(
+      tag(strings[`kind_${item.kind}`], `kind-tag kind-${item.kind}`),
       levelBadge(item.risk_level, strings.levels),
       ...item.signals.map((name) => tag(name, "signal-tag")),
       ...item.needs.map((need) => tag(strings.needs[need] || need, "need-tag")),
     );
     li.dataset.level = item.risk_level;
+    li.dataset.kind = item.kind;
     const claim = document.createElement("button");
     claim.type = "button";
     claim.className = "primary claim";
     claim.textContent = strings.claim;
     claim.addEventListener("click", () => claimConversation(item.conversation_id, claim));
-    li.append(title, tags, meta, preview, claim);
+    li.append(title, tags, meta);
+    if (isCallback) li.append(callbackQueueDetails(item, strings));
+    li.append(preview, claim);
     return li;
   }));
   $("queue-count").textContent = queueItems.length;
@@ -98,6 +107,7 @@ function renderHeld() {
     button.type = "button";
     button.className = `held-item${id === selectedId ? " selected" : ""}${entry.unread ? " unread" : ""}`;
     button.textContent = format(strings.conversation, { id });
+    if (entry.kind === "callback") button.textContent += ` · ${strings.kind_callback}`;
     if (entry.state === "closed") button.textContent += ` · ${strings.state_closed}`;
     button.prepend(levelBadge(entry.risk_level || "low", strings.levels));
     if (entry.unread) button.setAttribute("aria-label", `${button.textContent} · ${strings.new_message}`);
@@ -115,6 +125,7 @@ function ensureHeld(conversation) {
     list.className = "messages";
     list.setAttribute("role", "log");
     held.set(id, {
+      kind: conversation.kind || "chat",
       state: conversation.state,
       risk_level: conversation.risk_level,
       holder_id: conversation.holder_id,
@@ -129,6 +140,7 @@ function ensureHeld(conversation) {
   } else {
     const entry = held.get(id);
     if (conversation.state) entry.state = conversation.state;
+    if (conversation.kind) entry.kind = conversation.kind;
     if (conversation.risk_level) entry.risk_level = conversation.risk_level;
     if ("holder_id" in conversation) entry.holder_id = conversation.holder_id;
   }
@@ -166,7 +178,10 @@ function select(id) {
   const entry = held.get(id);
   $("no-conversation").hidden = Boolean(entry);
   $("conversation").hidden = !entry;
-  if (!entry) return renderHeld();
+  if (!entry) {
+    callPanel.hide();
+    return renderHeld();
+  }
   entry.unread = false;
   $("conversation-title").textContent = format(strings.conversation, { id });
   $("conversation-level").replaceChildren(levelBadge(entry.risk_level || "low", strings.levels));
@@ -178,7 +193,10 @@ function select(id) {
   const isHolder = String(entry.holder_id) === userId;
   $("release").hidden = entry.state !== "active" || !isHolder;
   $("wrap-up-open").hidden = !isHolder;
-  $("composer").hidden = entry.state !== "active";
+  const isCallback = entry.kind === "callback";
+  $("composer").hidden = entry.state !== "active" || isCallback;
+  if (isCallback && entry.state === "active" && isHolder) callPanel.show(id);
+  else callPanel.hide();
   $("messages").replaceWith(entry.transcript.list);
   entry.transcript.list.id = "messages";
   outbox.pending((item) => item.conversation_id === id)
@@ -207,6 +225,12 @@ function flushOutbox() {
     },
   });
 }
+
+const callPanel = new CallPanel($("call-panel"), strings, request, {
+  onDone: (id) => forget(id),
+  toast,
+  errorText,
+});
 
 function forget(id) {
   held.delete(id);

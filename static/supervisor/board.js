@@ -13,6 +13,42 @@ keepSignedInWhileActive();
 const socket = io("/console");
 socket.on("connect", () => { $("connection").textContent = strings.connected; });
 socket.on("disconnect", () => { $("connection").textContent = strings.offline; });
+// The console queue carries callbacks; those whose window has closed are
+// overdue. Worked out against the clock, so one turns overdue on time.
+let callbackItems = [];
+socket.on("queue", (payload) => {
+  callbackItems = payload.items.filter((item) => item.kind === "callback");
+  renderOverdue();
+});
+
+function renderOverdue() {
+  const now = Date.now();
+  const overdue = callbackItems.filter(
+    (item) => new Date(item.callback.window_end).getTime() < now,
+  );
+  const time = (iso) => new Date(iso).toLocaleTimeString([], {
+    hour: "2-digit", minute: "2-digit", timeZone: document.body.dataset.timezone,
+  });
+  $("overdue-callbacks").replaceChildren(...overdue.map((item) => {
+    const tr = document.createElement("tr");
+    tr.className = "overdue";
+    const link = document.createElement("a");
+    link.href = `/supervisor/conversations/${item.conversation_id}`;
+    link.textContent = `#${item.conversation_id}`;
+    tr.append(
+      cell(link),
+      cell(levelBadge(item.risk_level, strings.levels)),
+      cell(`${time(item.callback.window_start)}–${time(item.callback.window_end)}`),
+      cell(String(item.callback.attempts)),
+      cell(item.callback.phone_masked),
+    );
+    return tr;
+  }));
+  $("overdue-count").textContent = overdue.length;
+  $("overdue-empty").hidden = overdue.length > 0;
+}
+setInterval(renderOverdue, 15000);
+
 socket.on("escalations", (payload) => {
   snapshot = payload;
   render();
