@@ -60,7 +60,7 @@ def main() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
     """Serve the web app and Socket.IO on HOST:PORT."""
-    from hotline import escalation_watch
+    from hotline import escalation_watch, retention_job
     from hotline.extensions import socketio
     from hotline.services.accounts import create_first_admin
 
@@ -88,6 +88,7 @@ def serve(host: str, port: int) -> None:
         f"({SERVE_ASYNC_MODE}; Ctrl+C stops it)"
     )
     escalation_watch.start(app)
+    retention_job.start(app)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True)
 
 
@@ -129,6 +130,32 @@ def create_user_command(username: str, role: str) -> None:
         except HotlineError as error:
             raise click.ClickException(error.message) from error
     click.echo(f"created {role} '{username}'")
+
+
+@main.command()
+@click.option(
+    "--dry-run", is_flag=True, help="Only count what would be deleted or erased."
+)
+def purge(dry_run: bool) -> None:
+    """Apply the retention policy now (the server also runs it every hour)."""
+    from hotline.services.retention import RetentionPolicy
+    from hotline.services.retention import purge as run_purge
+
+    app = _app()
+    policy = RetentionPolicy.from_config(app.config)
+    with _session(app) as session:
+        report = run_purge(session, policy, dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(
+        f"{verb} the transcripts of {report.transcripts} conversations closed over "
+        f"{policy.transcript_days} days ago ({report.messages} messages, "
+        f"{report.notes} notes)"
+    )
+    verb = "would erase" if dry_run else "erased"
+    click.echo(
+        f"{verb} {report.phone_numbers} callback phone numbers closed over "
+        f"{policy.phone_days} days ago"
+    )
 
 
 def _attach_triage() -> None:

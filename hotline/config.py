@@ -142,6 +142,9 @@ def load_config(instance_path: Path) -> dict[str, object]:
         "PHONE_KEYS": _phone_keys(instance_path),
         # Phone numbers are erased this many days after the callback closes.
         "PHONE_RETENTION_DAYS": _int_env("HOTLINE_PHONE_RETENTION_DAYS", 7),
+        # Messages, notes and staff free text of closed conversations are
+        # deleted this many days after closing (hotline.services.retention).
+        "TRANSCRIPT_RETENTION_DAYS": _int_env("HOTLINE_TRANSCRIPT_RETENTION_DAYS", 30),
         "BABEL_DEFAULT_LOCALE": "zh",
         "LANGUAGES": ("zh", "en"),
         "WTF_CSRF_TIME_LIMIT": None,

@@ -33,6 +33,7 @@ ACTIONS = (
     "phone_viewed",
     "call_logged",
     "numbers_erased",
+    "transcripts_purged",
 )
 
 

@@ -176,6 +176,7 @@ def correct_level(
         created_at=utcnow(),
     )
     session.add(correction)
+    session.flush()
     session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id)
@@ -188,7 +189,9 @@ def correct_level(
         conversation_id=conversation_id,
         from_level=str(correction.from_level),
         to_level=str(to_level),
-        reason=reason,
+        # The reason stays in the correction (purged with the transcript):
+        # the audit trail is kept for good and holds no free text.
+        correction_id=correction.id,
     )
     return correction
 
