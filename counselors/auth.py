@@ -73,10 +73,12 @@ class LoginForm(FlaskForm):
 @login_manager.user_loader
 def load_user(user_id: str) -> SignedInStaff | None:
     """Reload the staff member each request so deactivation takes effect at once."""
-    if not user_id.isdigit() or not _session_is_current():
+    if not user_id.isdigit():
         return None
     member = load_staff(db.session, int(user_id))
-    return SignedInStaff(member) if member is not None else None
+    if member is None or not _session_is_current(on_duty=member.is_on_duty):
+        return None
+    return SignedInStaff(member)
 
 
 def _activity() -> MutableMapping[str, Any]:
@@ -89,8 +91,13 @@ def _activity() -> MutableMapping[str, Any]:
     return session
 
 
-def _session_is_current() -> bool:
-    """Whether the sign-in is neither idle too long nor too old; marks activity."""
+def _session_is_current(*, on_duty: bool) -> bool:
+    """Whether the sign-in is neither idle too long nor too old; marks activity.
+
+    Staff on duty are exempt from the idle limit (not from the lifetime): a
+    responder waiting quietly for an alert must be able to acknowledge it
+    the moment it comes.
+    """
     moment = now()
     signed_in_at = session.get(SIGNED_IN_AT)
     activity = _activity()
@@ -100,7 +107,7 @@ def _session_is_current() -> bool:
     if (
         not isinstance(signed_in_at, int | float)
         or not isinstance(seen_at, int | float)
-        or moment - seen_at > idle
+        or (moment - seen_at > idle and not on_duty)
         or moment - signed_in_at > lifetime
     ):
         if not hasattr(request, "sid"):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any
 
 from flask import request
 from flask_socketio import ConnectionRefusedError
 
-from hotline.errors import HotlineError, InternalError
+from hotline.errors import HotlineError, InternalError, InvalidInput
+from hotline.extensions import socketio
 
 logger = logging.getLogger(__name__)
 
@@ -19,6 +21,8 @@ def handle_socket_error(error: Exception) -> dict[str, Any]:
     A failure while connecting refuses the connection instead: whatever this
     handler returns, python-socketio would otherwise accept it, half set up.
     """
+    if isinstance(error, TypeError) and not _arguments_fit():
+        error = InvalidInput("Send one payload object with the event.")
     if not isinstance(error, HotlineError):
         logger.exception(
             "unhandled error in %s %s", request.namespace, request.event["message"]
@@ -27,3 +31,17 @@ def handle_socket_error(error: Exception) -> dict[str, Any]:
     if request.event["message"] == "connect":
         raise ConnectionRefusedError(error.to_dict()["error"]) from error
     return {"ok": False, **error.to_dict()}
+
+
+def _arguments_fit() -> bool:
+    # A client may send any number of arguments with an event; too many is
+    # bad input, not a crash, so tell it apart from a TypeError in a handler.
+    namespace = socketio.server.namespace_handlers.get(request.namespace)
+    handler = getattr(namespace, f"on_{request.event['message']}", None)
+    if handler is None:
+        return True
+    try:
+        inspect.signature(handler).bind(*request.event["args"])
+    except TypeError:
+        return False
+    return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +37,8 @@ from hotline.services import escalations
 from hotline.services.risk import TriageResult, apply_assessment
 
 SUPPORTED_LANGS = ("zh", "en")
+# What secrets.token_urlsafe produces (anything else is refused unhashed).
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,128}")
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ def conversation_for_token(
     session: Session, token: object, channel: Channel = Channel.CHAT
 ) -> int:
     """The id of the ``channel`` conversation a resume token opens, or Unauthorized."""
-    if not isinstance(token, str) or not 20 <= len(token) <= 128:
+    if not isinstance(token, str) or not _TOKEN.fullmatch(token):
         raise Unauthorized("A valid conversation token is required.")
     conversation_id = session.scalar(
         select(Conversation.id).where(
