@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     DateTime,
     Enum,
     ForeignKey,
@@ -145,6 +146,28 @@ class Outcome(enum.StrEnum):
     OTHER = "other"
 
 
+class ResourceCategory(enum.StrEnum):
+    """Kinds of community help a counsellor can refer a resident to."""
+
+    FOOD = "food"  # food and daily supplies
+    MEDICINE = "medicine"  # medicine delivery
+    MEDICAL = "medical"  # medical care
+    PSYCHIATRIC = "psychiatric"  # psychiatric care
+    ELDERLY_DISABILITY = "elderly_disability"  # elderly and disability care
+    CHILD = "child"  # child support, e.g. devices for online school
+    DONATIONS = "donations"  # charity donations
+    LEGAL_FINANCIAL = "legal_financial"  # legal and financial aid
+
+
+class FollowUpStatus(enum.StrEnum):
+    """Whether a referral worked, as a supervisor's follow-up found."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    NOT_REACHABLE = "not_reachable"
+    NOT_NEEDED = "not_needed"
+
+
 class CallOutcome(enum.StrEnum):
     """What happened when a counsellor rang a callback number."""
 
@@ -199,6 +222,9 @@ class Conversation(Base):
     needs: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Names of the triage signals that fired so far (for the queue).
     risk_signals: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The district or community the resident is in, if they said: picks
+    # nearby resources. Coarse on purpose (never an address).
+    area: Mapped[str | None] = mapped_column(String(100))
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation", order_by="Message.seq"
@@ -415,3 +441,69 @@ class JobLease(Base):
     ran_at: Mapped[datetime | None]
     holder: Mapped[str] = mapped_column(String(128), default="")
     runs: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Resource(Base):
+    """A community resource in the directory (the five-society linkage)."""
+
+    __tablename__ = "resources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[ResourceCategory] = mapped_column(
+        _enum(ResourceCategory), index=True
+    )
+    # District or community served; empty for the whole city.
+    area: Mapped[str] = mapped_column(String(100), default="")
+    contact: Mapped[str] = mapped_column(String(200))
+    opening_hours: Mapped[str] = mapped_column(String(200), default="")
+    # UI language codes the resource can serve in, e.g. ["zh", "en"].
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Referral(Base):
+    """A resource a counsellor sent a resident, and whether it worked out."""
+
+    __tablename__ = "referrals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    # Resources are retired, never deleted, so the link always resolves.
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id"), index=True)
+    counselor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # The seq of the referral card message in the conversation.
+    message_seq: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    follow_up_status: Mapped[FollowUpStatus] = mapped_column(
+        _enum(FollowUpStatus), default=FollowUpStatus.PENDING, index=True
+    )
+    follow_up_note: Mapped[str] = mapped_column(Text, default="")
+    followed_up_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    followed_up_at: Mapped[datetime | None]
+
+
+class Survey(Base):
+    """A resident's optional, anonymous feedback after a conversation."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (
+        CheckConstraint("helpfulness BETWEEN 1 AND 5", name="helpfulness_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # One survey per conversation.
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), unique=True
+    )
+    helpfulness: Mapped[int] = mapped_column(Integer)
+    # "yes", "no" or "unsure"; None when not answered.
+    feels_safer: Mapped[str | None] = mapped_column(String(8))
+    # Free text: blanked by retention with the transcript.
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
