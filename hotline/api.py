@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
+from flask_babel import gettext as _
 from sqlalchemy import text
 
+from hotline.callback_windows import ServiceHours, is_open
+from hotline.errors import Conflict, InvalidInput
 from hotline.extensions import csrf, db, limiter
-from hotline.http import json_body
+from hotline.http import bearer_token, json_body
+from hotline.models import utcnow
 from hotline.realtime import publish_queue
+from hotline.services import surveys
 from hotline.services.conversations import SUPPORTED_LANGS, start_conversation
-from hotline.validation import choice_field, require_object
+from hotline.validation import choice_field, require_object, text_field
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 # Residents carry no cookie credentials, so CSRF does not apply to this API.
 csrf.exempt(bp)
 
 CHAT_START_LIMIT = "6 per minute;30 per hour"
+SURVEY_LIMIT = "10 per hour"
+MAX_SURVEY_COMMENT = 1000
 
 
 @bp.post("/chat")
@@ -26,9 +33,73 @@ def start_chat() -> Any:
     """Open an anonymous conversation and return its secret resume token."""
     payload = require_object(json_body())
     lang = choice_field(payload, "lang", SUPPORTED_LANGS, default="zh")
+    if not chat_is_open():
+        raise OutsideHours(
+            _(
+                "Our counsellors chat from %(hours)s. Please leave a callback "
+                "request, or call one of the emergency numbers if you are in "
+                "danger.",
+                hours=current_app.config["CHAT_HOURS"],
+            )
+        )
     conversation_id, token = start_conversation(db.session, lang)
     publish_queue(db.session)
     return jsonify({"conversation_id": conversation_id, "token": token}), 201
+
+
+class OutsideHours(Conflict):
+    code = "outside_hours"
+    default_message = "Live chat is closed at this hour."
+
+
+def chat_is_open() -> bool:
+    """Whether live chat is open now (``HOTLINE_CHAT_HOURS``; empty is always)."""
+    hours = current_app.config["CHAT_HOURS"]
+    if not hours:
+        return True
+    config = current_app.config
+    # Slot length does not matter for opening hours.
+    return is_open(ServiceHours.parse(hours, 60, config["TIMEZONE"]), utcnow())
+
+
+@bp.post("/surveys")
+@limiter.limit(SURVEY_LIMIT)
+def answer_survey() -> Any:
+    """The resident's anonymous feedback on a conversation that has ended;
+    the conversation's own token (chat or callback) authorises it."""
+    payload = require_object(json_body())
+    helpfulness = payload.get("helpfulness")
+    if isinstance(helpfulness, bool) or helpfulness not in (1, 2, 3, 4, 5):
+        raise InvalidInput(
+            _("Please choose how helpful it was, from 1 to 5."), field="helpfulness"
+        )
+    answers = surveys.SurveyAnswers(
+        helpfulness=helpfulness,
+        feels_safer=_optional_choice(payload, "feels_safer", surveys.FEELS_SAFER),
+        comment=text_field(
+            payload, "comment", max_chars=MAX_SURVEY_COMMENT, required=False
+        ),
+    )
+    try:
+        surveys.submit(db.session, bearer_token(), answers)
+    except surveys.SurveyAlreadyAnswered as error:
+        raise surveys.SurveyAlreadyAnswered(
+            _("You have already answered. Thank you.")
+        ) from error
+    except surveys.SurveyNotOpen as error:
+        raise surveys.SurveyNotOpen(
+            _("You can answer once the conversation has ended.")
+        ) from error
+    return jsonify({"ok": True}), 201
+
+
+def _optional_choice(
+    payload: dict[str, Any], name: str, choices: tuple[str, ...]
+) -> str | None:
+    value = payload.get(name)
+    if value is None:
+        return None
+    return choice_field(payload, name, choices, default=None)
 
 
 @bp.get("/health")

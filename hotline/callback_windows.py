@@ -1,4 +1,5 @@
-"""Callback time windows: the slots a resident can pick, and checking a window.
+"""Service hours and callback windows: whether chat is open now, the callback
+slots a resident can pick, and checking a window.
 
 Pure functions of the clock and the service's settings, so they are tested
 with fixed times. Slots are cut from the service hours in the service's
@@ -33,6 +34,12 @@ class ServiceHours:
         if slot_minutes < 15:
             raise ValueError("callback slots must be at least 15 minutes")
         return cls(opens, closes, timedelta(minutes=slot_minutes), ZoneInfo(zone))
+
+
+def is_open(hours: ServiceHours, now: datetime) -> bool:
+    """Whether ``now`` falls within the service hours (local time)."""
+    local = now.astimezone(hours.zone).time()
+    return hours.opens <= local < hours.closes
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 from flask_babel import gettext as _
 
 from hotline.callback_windows import (
@@ -22,7 +22,7 @@ from hotline.callback_windows import (
 )
 from hotline.errors import InvalidInput
 from hotline.extensions import csrf, db, limiter, phone_vault
-from hotline.http import json_body
+from hotline.http import bearer_token, json_body
 from hotline.models import RiskLevel, utcnow
 from hotline.phones import parse_phone
 from hotline.realtime import alert_escalation, crisis_lines, publish_queue
@@ -131,12 +131,6 @@ def _request_from(payload: dict[str, Any]) -> callbacks.CallbackRequest:
     )
 
 
-def _bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _sep, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else None
-
-
 @bp.get("/slots")
 def list_slots() -> Any:
     return jsonify(slot_payload())
@@ -171,7 +165,7 @@ def request_callback() -> Any:
 
 @bp.get("/<int:callback_id>")
 def callback_status(callback_id: int) -> Any:
-    view = callbacks.resident_view(db.session, callback_id, _bearer_token())
+    view = callbacks.resident_view(db.session, callback_id, bearer_token())
     body = view.to_payload()
     if view.urgent:
         body["crisis_contacts"] = crisis_lines()
@@ -180,8 +174,8 @@ def callback_status(callback_id: int) -> Any:
 
 @bp.post("/<int:callback_id>/cancel")
 def cancel_callback(callback_id: int) -> Any:
-    callbacks.cancel(db.session, callback_id, _bearer_token(), messages=_messages())
+    callbacks.cancel(db.session, callback_id, bearer_token(), messages=_messages())
     publish_queue(db.session)
     return jsonify(
-        callbacks.resident_view(db.session, callback_id, _bearer_token()).to_payload()
+        callbacks.resident_view(db.session, callback_id, bearer_token()).to_payload()
     )

@@ -127,6 +127,8 @@ def load_config(instance_path: Path) -> dict[str, object]:
         # ("08:00-22:00") cut into slots, how far ahead a resident may book,
         # and how often an unanswered number is tried again.
         "TIMEZONE": os.environ.get("HOTLINE_TIMEZONE", "Asia/Shanghai"),
+        # Live chat hours ("08:00-22:00"); empty means around the clock.
+        "CHAT_HOURS": os.environ.get("HOTLINE_CHAT_HOURS", ""),
         "CALLBACK_HOURS": os.environ.get("HOTLINE_CALLBACK_HOURS", "08:00-22:00"),
         "CALLBACK_SLOT_MINUTES": _int_env("HOTLINE_CALLBACK_SLOT_MINUTES", 120),
         "CALLBACK_MAX_AHEAD_HOURS": _int_env("HOTLINE_CALLBACK_MAX_AHEAD_HOURS", 48),

@@ -44,6 +44,12 @@ def json_body() -> Any:
     return body
 
 
+def bearer_token() -> str | None:
+    """The resident's token from ``Authorization: Bearer <token>``."""
+    scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.is_json
 

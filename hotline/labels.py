@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 
@@ -81,6 +82,71 @@ def escalation_state_names() -> dict[str, str]:
     }
 
 
+def resource_category_names() -> dict[str, str]:
+    return {
+        "food": _("Food and daily supplies"),
+        "medicine": _("Medicine delivery"),
+        "medical": _("Medical care"),
+        "psychiatric": _("Psychiatric care"),
+        "elderly_disability": _("Elderly and disability care"),
+        "child": _("Child support (e.g. devices for online school)"),
+        "donations": _("Charity donations"),
+        "legal_financial": _("Legal and financial aid"),
+    }
+
+
+def follow_up_status_names() -> dict[str, str]:
+    return {
+        "pending": _("Not followed up yet"),
+        "confirmed": _("Confirmed: the resident got help"),
+        "not_reachable": _("The resident or the resource could not be reached"),
+        "not_needed": _("No longer needed"),
+    }
+
+
+def card_strings() -> dict[str, str]:
+    """Labels of a referral card, on the resident's page and in the console."""
+    return {
+        "title": _("Community resource"),
+        "contact": _("Contact"),
+        "hours": _("Opening hours"),
+        "area": _("Area"),
+        "citywide": _("Citywide"),
+        "notes": _("Notes"),
+        "copy": _("Copy"),
+        "copied": _("Copied"),
+        "copy_selected": _("The text is selected: copy it from your phone's menu."),
+    }
+
+
+def card_labels(lang: str) -> dict[str, str]:
+    """The card labels in ``lang``: a card is written in the resident's
+    language, whatever language the counsellor's console uses."""
+    with force_locale(lang):
+        return card_strings()
+
+
+def resource_panel_strings() -> dict[str, object]:
+    """What ``static/console/referrals.js`` shows."""
+    return {
+        "categories": resource_category_names(),
+        "send": _("Send to resident"),
+        "read_out": _("Add to the call notes"),
+        "sent": _("Resource sent to the resident."),
+        "recorded": _("Referral recorded: read the details out on the call."),
+        "no_suggestions": _(
+            "No suggestions yet: the triage has found no practical needs. "
+            "Search the directory instead."
+        ),
+        "no_results": _("Nothing in the directory matches."),
+        "citywide": _("Citywide"),
+        "serves": _("Serves in: {languages}"),
+        "area_saved": _("Area saved."),
+        "referrals_none": _("No resources sent in this conversation."),
+        "retired": _("retired"),
+    }
+
+
 def error_messages() -> dict[str, str]:
     """Messages for the error codes of DESIGN §3, as residents and staff read them."""
     return {
@@ -107,6 +173,13 @@ def resident_strings() -> dict[str, object]:
             "A counsellor will be with you soon."
         ),
         "waiting_no_position": _("Waiting for a counsellor…"),
+        "estimate": _("About {minutes} minutes."),
+        "no_estimate": _("We cannot estimate the wait right now."),
+        "breathe_in": _("Breathe in…"),
+        "breathe_out": _("Breathe out…"),
+        "breath_start": _("Start"),
+        "breath_stop": _("Stop"),
+        "survey_failed": _("Your answer could not be sent. Please try again."),
         "active": _("A counsellor has joined. You can talk now."),
         "closed": _("This conversation has ended."),
         "you": _("You"),
@@ -118,7 +191,6 @@ def resident_strings() -> dict[str, object]:
         "token_lost": _(
             "We could not find your earlier conversation. You can start a new one."
         ),
-        "confirm_end": _("End this chat? You can start a new one at any time."),
         "start_failed": _("Could not start a chat. Please try again."),
         "social_worker": _("Social worker"),
         "social_worker_joined": _("A social worker has joined the conversation."),
@@ -128,6 +200,7 @@ def resident_strings() -> dict[str, object]:
         "crisis_line_names": crisis_line_names(),
         "errors": error_messages(),
         "callback": callback_strings(),
+        "card": card_strings(),
     }
 
 
@@ -245,4 +318,21 @@ def console_strings() -> dict[str, object]:
         "call_reached": _("Call logged. Close with a wrap-up when you are done."),
         "call_retry": _("Call logged. It returns to the queue at {time}."),
         "call_closed": _("Call logged. The callback is closed as not reached."),
+        "card": card_strings(),
+        "resources": resource_panel_strings(),
+    }
+
+
+def report_strings() -> dict[str, dict[str, str]]:
+    """Names the reports page (``counselors/reports.py``) shows in charts and tables."""
+    return {
+        "channels": {"chat": _("Chat"), "callback": _("Callback")},
+        "categories": resource_category_names(),
+        "follow_up": follow_up_status_names(),
+        "feels_safer": {
+            "yes": _("Yes"),
+            "no": _("No"),
+            "unsure": _("Not sure"),
+            "unanswered": _("No answer"),
+        },
     }

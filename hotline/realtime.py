@@ -16,7 +16,12 @@ from sqlalchemy.orm import Session
 from hotline.extensions import socketio
 from hotline.services import escalations
 from hotline.services.conversations import MessageView
-from hotline.services.queue import conversation_status, waiting_queue
+from hotline.services.queue import (
+    conversation_status,
+    estimate_minutes,
+    service_pace,
+    waiting_queue,
+)
 
 CHAT_NAMESPACE = "/chat"
 CONSOLE_NAMESPACE = "/console"
@@ -77,10 +82,15 @@ def publish_queue(session: Session) -> None:
     """Push the whole queue to staff and fresh positions to waiting residents."""
     items = waiting_queue(session)
     _to_console("queue", {"items": [item.to_payload() for item in items]}, STAFF_ROOM)
+    pace = service_pace(session) if items else None
     for position, item in enumerate(items, 1):
         socketio.emit(
             "status",
-            {"state": "waiting", "position": position},
+            {
+                "state": "waiting",
+                "position": position,
+                "estimated_minutes": estimate_minutes(position, pace),
+            },
             to=conversation_room(item.conversation_id),
             namespace=CHAT_NAMESPACE,
         )

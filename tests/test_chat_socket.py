@@ -24,7 +24,11 @@ def test_connect_with_token_reports_waiting_position(start_chat, resident_socket
     second = start_chat()
     client = resident_socket(second["token"])
     assert client.is_connected(NS)
-    assert events(client, "status", NS)[-1] == {"state": "waiting", "position": 2}
+    assert events(client, "status", NS)[-1] == {
+        "state": "waiting",
+        "position": 2,
+        "estimated_minutes": None,
+    }
     assert first["conversation_id"] != second["conversation_id"]
 
 
@@ -66,7 +70,11 @@ def test_sync_returns_messages_after_seq(start_chat, resident_socket):
     ack = client.emit("sync", {"after_seq": 1}, namespace=NS, callback=True)
     assert ack["ok"] is True
     assert [m["seq"] for m in ack["messages"]] == [2, 3]
-    assert ack["status"] == {"state": "waiting", "position": 1}
+    assert ack["status"] == {
+        "state": "waiting",
+        "position": 1,
+        "estimated_minutes": None,
+    }
     assert ack["has_more"] is False
 
 

@@ -84,7 +84,11 @@ def test_full_conversation_round_trip(
     ack = claim(console, cid)
     assert ack["ok"] is True
     assert ack["conversation"]["state"] == "active"
-    assert events(resident, "status", CHAT)[-1] == {"state": "active", "position": None}
+    assert events(resident, "status", CHAT)[-1] == {
+        "state": "active",
+        "position": None,
+        "estimated_minutes": None,
+    }
 
     sync = console.emit(
         "sync", {"conversation_id": cid, "after_seq": 0}, namespace=NS, callback=True
@@ -196,7 +200,11 @@ def test_release_returns_the_chat_to_the_queue(
     claim(console, cid)
     ack = console.emit("release", {"conversation_id": cid}, namespace=NS, callback=True)
     assert ack == {"ok": True}
-    assert events(resident, "status", CHAT)[-1] == {"state": "waiting", "position": 1}
+    assert events(resident, "status", CHAT)[-1] == {
+        "state": "waiting",
+        "position": 1,
+        "estimated_minutes": None,
+    }
     assert [
         i["conversation_id"] for i in events(console, "queue", NS)[-1]["items"]
     ] == [cid]

@@ -363,7 +363,11 @@ def test_joining_a_waiting_chat_takes_it_out_of_the_queue(
     escalation_id = events(worker, "escalation", CONSOLE)[-1]["escalation_id"]
     acknowledge(worker, escalation_id)
     join(worker, escalation_id, False)
-    assert events(resident, "status", CHAT)[-1] == {"state": "active", "position": None}
+    assert events(resident, "status", CHAT)[-1] == {
+        "state": "active",
+        "position": None,
+        "estimated_minutes": None,
+    }
     assert events(worker, "queue", CONSOLE)[-1]["items"] == []
     reply = worker.emit(
         "message",

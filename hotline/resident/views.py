@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
+from hotline.api import chat_is_open
 from hotline.callbacks_api import slot_payload
 from hotline.labels import crisis_line_names, resident_strings
 
@@ -21,5 +22,7 @@ def index() -> str:
         max_chars=current_app.config["MAX_MESSAGE_CHARS"],
         max_callback_note=current_app.config["MAX_CALLBACK_NOTE_CHARS"],
         callback_slots=slot_payload(),
+        chat_open=chat_is_open(),
+        chat_hours=current_app.config["CHAT_HOURS"],
         strings=resident_strings(),
     )

@@ -55,6 +55,8 @@ class MessageView:
     author_role: str | None = None
     # Staff only: the triage result of a resident message.
     assessment: dict[str, Any] | None = field(default=None, compare=False)
+    # A referral card's fields, for pages to render as a card (else None).
+    card: dict[str, Any] | None = field(default=None, compare=False)
 
     def to_payload(self, *, for_staff: bool = False) -> dict[str, Any]:
         """The Socket.IO ``message`` payload (DESIGN §3); triage for staff only."""
@@ -66,6 +68,7 @@ class MessageView:
             "sent_at": self.sent_at.isoformat(),
             "client_id": self.client_id,
             "author_role": self.author_role,
+            "card": self.card,
         }
         if for_staff:
             payload["assessment"] = self.assessment
@@ -120,17 +123,18 @@ def new_conversation(
 
 
 def conversation_for_token(
-    session: Session, token: object, channel: Channel = Channel.CHAT
+    session: Session, token: object, channel: Channel | None = Channel.CHAT
 ) -> int:
-    """The id of the ``channel`` conversation a resume token opens, or Unauthorized."""
+    """The id of the conversation a resume token opens, or Unauthorized.
+
+    ``channel`` None accepts a chat's or a callback's token.
+    """
     if not isinstance(token, str) or not _TOKEN.fullmatch(token):
         raise Unauthorized("A valid conversation token is required.")
-    conversation_id = session.scalar(
-        select(Conversation.id).where(
-            Conversation.token_hash == hash_token(token),
-            Conversation.channel == channel,
-        )
-    )
+    query = select(Conversation.id).where(Conversation.token_hash == hash_token(token))
+    if channel is not None:
+        query = query.where(Conversation.channel == channel)
+    conversation_id = session.scalar(query)
     session.rollback()
     if conversation_id is None:
         raise Unauthorized("This conversation token is not known.")
@@ -307,6 +311,7 @@ def _view(
         client_id=message.client_id,
         author_role=str(role) if role is not None else None,
         assessment=_assessment_payload(assessment) if assessment else None,
+        card=message.card,
     )
 
 

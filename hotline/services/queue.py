@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from hotline.errors import AlreadyClaimed, ConversationClosed, NotFound, NotHolder
 from hotline.models import (
+    AuditEvent,
     Callback,
     Conversation,
     ConversationState,
@@ -87,9 +89,43 @@ class ConversationStatus:
     conversation_id: int
     state: ConversationState
     position: int | None
+    # About how long until a counsellor answers; None when there is no
+    # honest estimate (too few recent claims to know the pace).
+    estimated_minutes: int | None = None
 
     def to_payload(self) -> dict[str, Any]:
-        return {"state": str(self.state), "position": self.position}
+        return {
+            "state": str(self.state),
+            "position": self.position,
+            "estimated_minutes": self.estimated_minutes,
+        }
+
+
+# The wait estimate uses the pace of claims over the last hour, and only
+# when there were enough of them to mean something.
+PACE_WINDOW = timedelta(hours=1)
+PACE_MIN_CLAIMS = 3
+
+
+def service_pace(session: Session, now: datetime | None = None) -> float | None:
+    """Conversations taken per minute lately, or None if too few to tell."""
+    now = now or utcnow()
+    claims = session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "claim", AuditEvent.at > now - PACE_WINDOW)
+    )
+    session.rollback()
+    if (claims or 0) < PACE_MIN_CLAIMS:
+        return None
+    return claims / (PACE_WINDOW.total_seconds() / 60)
+
+
+def estimate_minutes(position: int | None, pace: float | None) -> int | None:
+    """Minutes until someone at ``position`` is answered, at ``pace`` a minute."""
+    if position is None or pace is None:
+        return None
+    return max(1, math.ceil(position / pace))
 
 
 @dataclass(frozen=True)
@@ -221,6 +257,11 @@ def conversation_status(session: Session, conversation_id: int) -> ConversationS
         position = int(ahead or 0) + 1
     status = ConversationStatus(conversation.id, conversation.state, position)
     session.rollback()
+    if position is not None:
+        estimate = estimate_minutes(position, service_pace(session))
+        status = ConversationStatus(
+            status.conversation_id, status.state, position, estimate
+        )
     return status
 
 

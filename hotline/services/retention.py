@@ -27,6 +27,8 @@ from hotline.models import (
     Escalation,
     Message,
     Note,
+    Referral,
+    Survey,
     TriageCorrection,
     WrapUp,
     utcnow,
@@ -143,8 +145,19 @@ def _erase_text(session: Session, conversation_ids: list[int]) -> None:
         .where(WrapUp.conversation_id.in_(conversation_ids))
         .values(summary="")
     )
+    # Surveys stay for the reports, without their free text.
+    session.execute(
+        update(Survey)
+        .where(Survey.conversation_id.in_(conversation_ids))
+        .values(comment="")
+    )
     session.execute(
         update(Escalation)
         .where(Escalation.conversation_id.in_(conversation_ids))
         .values(notes="", reason="")
+    )
+    session.execute(
+        update(Referral)
+        .where(Referral.conversation_id.in_(conversation_ids))
+        .values(follow_up_note="")
     )

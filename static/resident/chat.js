@@ -2,6 +2,7 @@
 // with acknowledgements, resync after any reconnect, leave in one keystroke.
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { Outbox } from "/static/shared/outbox.js";
+import { resetSurvey, setupSurvey } from "/static/resident/survey.js";
 import { Transcript, errorText, format, readStrings } from "/static/shared/transcript.js";
 
 const CONVERSATION_KEY = "hotline.conversation";
@@ -43,6 +44,7 @@ function showError(element, text) {
 }
 
 function forgetConversation() {
+  resetSurvey();
   localStorage.removeItem(CONVERSATION_KEY);
   localStorage.removeItem(OUTBOX_KEY);
   outbox.items = [];
@@ -52,11 +54,18 @@ function forgetConversation() {
   transcript.clear();
 }
 
+function waitingText(status) {
+  if (!status.position) return strings.waiting_no_position;
+  const estimate = status.estimated_minutes
+    ? format(strings.estimate, { minutes: status.estimated_minutes })
+    : strings.no_estimate;
+  return `${format(strings.waiting, { position: status.position })} ${estimate}`;
+}
+
 function renderStatus(status) {
+  $("self-help").hidden = status.state !== "waiting";
   const text = {
-    waiting: status.position
-      ? format(strings.waiting, { position: status.position })
-      : strings.waiting_no_position,
+    waiting: waitingText(status),
     active: strings.active,
     closed: strings.closed,
   }[status.state];
@@ -201,11 +210,19 @@ $("composer").addEventListener("submit", send);
 $("body").addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) send(event);
 });
-$("end-chat").addEventListener("click", async () => {
-  if (!window.confirm(strings.confirm_end)) return;
+function askToEnd(asking) {
+  $("end-confirm").hidden = !asking;
+  $("end-chat").hidden = asking;
+}
+$("end-chat").addEventListener("click", () => askToEnd(true));
+$("end-no").addEventListener("click", () => askToEnd(false));
+$("end-yes").addEventListener("click", async () => {
+  askToEnd(false);
   const ack = await socket?.timeout(ACK_TIMEOUT_MS).emitWithAck("end", {}).catch(() => null);
   if (ack?.ok) renderStatus({ state: "closed" });
 });
+
+setupSurvey(strings, () => conversation?.token);
 
 if (conversation?.token) connect();
 else show("welcome");

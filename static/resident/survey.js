@@ -1,0 +1,42 @@
+// The optional anonymous survey on the "conversation ended" card. The
+// conversation's own token authorises it; the page answers at most once.
+const $ = (id) => document.getElementById(id);
+
+export function setupSurvey(strings, currentToken) {
+  const form = $("survey");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const error = $("survey-error");
+    error.hidden = true;
+    const response = await fetch("/api/surveys", {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        Authorization: `Bearer ${currentToken()}`,
+      },
+      body: JSON.stringify({
+        helpfulness: Number(data.get("helpfulness")),
+        feels_safer: data.get("feels_safer"),
+        comment: (data.get("comment") || "").trim(),
+      }),
+    }).catch(() => null);
+    const body = await response?.json().catch(() => ({}));
+    // Already answered counts as done: the answer is stored.
+    if (response?.ok || body?.error?.code === "survey_answered") {
+      form.hidden = true;
+      $("survey-thanks").hidden = false;
+      return;
+    }
+    error.textContent = body?.error?.message || strings.survey_failed;
+    error.hidden = false;
+  });
+}
+
+// A new conversation gets a fresh, empty survey.
+export function resetSurvey() {
+  $("survey").reset();
+  $("survey").hidden = false;
+  $("survey-thanks").hidden = true;
+  $("survey-error").hidden = true;
+}
