@@ -144,6 +144,30 @@ class Outcome(enum.StrEnum):
     # A callback closed after its last unanswered attempt.
     NOT_REACHED = "not_reached"
     OTHER = "other"
+    # "No-data" contacts: nobody to help, counted apart in reports.
+    SILENT = "silent"
+    PRANK = "prank"
+    ABUSIVE = "abusive"
+    TEST = "test"
+
+
+NO_DATA_OUTCOMES = frozenset(
+    {Outcome.SILENT, Outcome.PRANK, Outcome.ABUSIVE, Outcome.TEST}
+)
+
+
+class TransferState(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
+class BlockKind(enum.StrEnum):
+    """What a block matches: a resident's resume token, or a callback number."""
+
+    TOKEN = "token"
+    PHONE = "phone"
 
 
 class ResourceCategory(enum.StrEnum):
@@ -188,6 +212,11 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_on_duty: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The first name residents see and canned responses fill in.
+    display_name: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # A short break the counsellor chose (after a hard chat): no claims
+    # until then.
+    paused_until: Mapped[datetime | None]
 
 
 class Conversation(Base):
@@ -225,6 +254,14 @@ class Conversation(Base):
     # The district or community the resident is in, if they said: picks
     # nearby resources. Coarse on purpose (never an address).
     area: Mapped[str | None] = mapped_column(String(100))
+    # What the resident would like to be called, if they said; erased by
+    # retention with the transcript.
+    resident_name: Mapped[str | None] = mapped_column(String(40))
+    # A returning resident's previous conversation, linked only with their
+    # consent, so the counsellor can read earlier wrap-ups.
+    previous_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL")
+    )
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation", order_by="Message.seq"
@@ -248,6 +285,9 @@ class Message(Base):
     client_id: Mapped[str | None] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A referral card's fields (name, contact, hours, notes) for pages to
+    # render as a card; ``body`` holds the same card as plain text.
+    card: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
 
@@ -361,6 +401,9 @@ class Note(Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # "note" by the holder, "whisper" from a supervisor to the holder,
+    # "transfer" written when handing the conversation over.
+    kind: Mapped[str] = mapped_column(String(16), default="note", server_default="note")
 
 
 class WrapUp(Base):
@@ -405,6 +448,11 @@ class Callback(Base):
     may_say_hotline: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The resident agreed that counsellors may see earlier contacts from
+    # this number (their wrap-ups, not transcripts).
+    share_history: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     cancelled_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
 
@@ -507,3 +555,93 @@ class Survey(Base):
     # Free text: blanked by retention with the transcript.
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CannedResponse(Base):
+    """A ready-made reply: the shared library (no owner) or a counsellor's own.
+
+    ``{name}`` and ``{counselor}`` in the body are filled in when inserted.
+    """
+
+    __tablename__ = "canned_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # greeting, listening, safety, breathing, closing, other
+    category: Mapped[str] = mapped_column(String(32))
+    lang: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Transfer(Base):
+    """A warm hand-over of a conversation to a named colleague."""
+
+    __tablename__ = "transfers"
+    __table_args__ = (
+        # At most one pending offer per conversation.
+        Index(
+            "uq_transfers_one_pending",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    from_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    to_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[TransferState] = mapped_column(
+        _enum(TransferState), default=TransferState.PENDING
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Block(Base):
+    """A supervisor's time-limited block on a resume token or a number.
+
+    Only hashes are kept: the token's SHA-256 (as conversations store it) or
+    the number's keyed lookup hash (as callbacks store it).
+    """
+
+    __tablename__ = "blocks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[BlockKind] = mapped_column(_enum(BlockKind))
+    value_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # The conversation the block was made from, for the supervisor's list.
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL")
+    )
+    reason: Mapped[str] = mapped_column(Text)
+    until: Mapped[datetime]
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lifted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    lifted_at: Mapped[datetime | None]
+
+
+class DebriefRequest(Base):
+    """A counsellor asking a supervisor to talk after a hard conversation."""
+
+    __tablename__ = "debrief_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counselor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL")
+    )
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    handled_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    handled_at: Mapped[datetime | None]
