@@ -40,6 +40,30 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "transcript": CONSOLE,
     "call_sheet": CONSOLE,
     "attempt": CONSOLE,
+    "resources": CONSOLE,
+    "refer": CONSOLE,
+    "set_area": CONSOLE,
+    "canned": CONSOLE,
+    "canned_save": CONSOLE,
+    "canned_delete": CONSOLE,
+    "set_name": CONSOLE,
+    "pause": CONSOLE,
+    "resume": CONSOLE,
+    "debrief": CONSOLE,
+    "history": CONSOLE,
+    # handing conversations over
+    "colleagues": CONSOLE,
+    "transfer": CONSOLE,
+    "transfer_accept": CONSOLE,
+    "transfer_decline": CONSOLE,
+    "transfer_cancel": CONSOLE,
+    "transfer_to_queue": CONSOLE,
+    # supervisors and live conversations
+    "live_conversations": frozenset({SUPERVISOR}),
+    "monitor": frozenset({SUPERVISOR}),
+    "unmonitor": frozenset({SUPERVISOR}),
+    "whisper": frozenset({SUPERVISOR}),
+    "join_openly": frozenset({SUPERVISOR}),
     # escalations
     "escalations": RESPONDERS,
     "acknowledge": RESPONDERS,
@@ -49,7 +73,15 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # supervision
     "supervisor": frozenset({SUPERVISOR}),
     "audit": frozenset({SUPERVISOR}),
+    "debrief_handled": frozenset({SUPERVISOR}),
+    "block": frozenset({SUPERVISOR}),
+    "team": frozenset({SUPERVISOR}),
+    "reports": frozenset({SUPERVISOR}),
     "staff": frozenset({SUPERVISOR, ADMIN}),
+    "referrals": frozenset({SUPERVISOR}),
+    "canned_library": frozenset({SUPERVISOR}),
+    # the community resource directory
+    "directory": frozenset({SUPERVISOR, ADMIN}),
     # administration
     "admin": frozenset({ADMIN}),
 }

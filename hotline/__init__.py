@@ -51,7 +51,19 @@ def _init_extensions(app: Flask) -> None:
         channel=app.config["MESSAGE_QUEUE_CHANNEL"],
     )
     _register_socket_handlers()
+    _bound_websocket_stalls(app)
     _trust_proxy(app)
+
+
+def _bound_websocket_stalls(app: Flask) -> None:
+    # A WebSocket that blocks its socket for a whole heartbeat is closed
+    # (hotline/socket_timeouts.py says why python-engineio does not).
+    from hotline.socket_timeouts import WebSocketTimeout
+
+    app.wsgi_app = WebSocketTimeout(  # type: ignore[method-assign]
+        app.wsgi_app,
+        app.config["SOCKETIO_PING_INTERVAL"] + app.config["SOCKETIO_PING_TIMEOUT"],
+    )
 
 
 def _trust_proxy(app: Flask) -> None:
@@ -81,8 +93,9 @@ def _register_socket_handlers() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from counselors import admin, auth
+    from counselors import admin, auth, directory, reports
     from counselors.console import views as console_views
+    from counselors.supervisor import safety
     from counselors.supervisor import views as supervisor_views
     from hotline import api, assets, callbacks_api
     from hotline.resident import views as resident_views
@@ -96,5 +109,8 @@ def _register_blueprints(app: Flask) -> None:
         console_views.bp,
         supervisor_views.bp,
         admin.bp,
+        reports.bp,
+        directory.bp,
+        safety.bp,
     ):
         app.register_blueprint(blueprint)

@@ -13,8 +13,9 @@ from hotline.errors import Conflict, InvalidInput
 from hotline.extensions import csrf, db, limiter
 from hotline.http import bearer_token, json_body
 from hotline.models import utcnow
-from hotline.realtime import publish_queue
-from hotline.services import surveys
+from hotline.realtime import crisis_lines, publish_queue
+from hotline.services import history, surveys
+from hotline.services.blocks import Blocked
 from hotline.services.conversations import SUPPORTED_LANGS, start_conversation
 from hotline.validation import choice_field, require_object, text_field
 
@@ -42,9 +43,28 @@ def start_chat() -> Any:
                 hours=current_app.config["CHAT_HOURS"],
             )
         )
-    conversation_id, token = start_conversation(db.session, lang)
+    # A returning resident's page sends the earlier conversation's token
+    # only when they agreed to share it with the next counsellor.
+    try:
+        previous_id = history.previous_for_chat(
+            db.session, payload.get("previous_token")
+        )
+    except Blocked as error:
+        raise blocked_error() from error
+    conversation_id, token = start_conversation(db.session, lang, previous_id)
     publish_queue(db.session)
     return jsonify({"conversation_id": conversation_id, "token": token}), 201
+
+
+def blocked_error() -> Blocked:
+    """What a blocked resident is told: neutral, with the crisis numbers."""
+    return Blocked(
+        _(
+            "We cannot take this contact right now. If you are in danger, "
+            "please call one of these numbers."
+        ),
+        crisis_contacts=crisis_lines(),
+    )
 
 
 class OutsideHours(Conflict):

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify
 from flask_babel import gettext as _
 
+from hotline.api import blocked_error
 from hotline.callback_windows import (
     ServiceHours,
     WindowError,
@@ -27,6 +28,7 @@ from hotline.models import RiskLevel, utcnow
 from hotline.phones import parse_phone
 from hotline.realtime import alert_escalation, crisis_lines, publish_queue
 from hotline.services import callbacks
+from hotline.services.blocks import Blocked
 from hotline.services.conversations import SUPPORTED_LANGS
 from hotline.services.risk import assess_text
 from hotline.validation import bool_field, choice_field, require_object, text_field
@@ -128,6 +130,7 @@ def _request_from(payload: dict[str, Any]) -> callbacks.CallbackRequest:
         note=text_field(payload, "note", max_chars=max_note, required=False),
         may_leave_message=bool_field(payload, "may_leave_message"),
         may_say_hotline=bool_field(payload, "may_say_hotline"),
+        share_history=bool_field(payload, "share_history"),
     )
 
 
@@ -143,14 +146,17 @@ def request_callback() -> Any:
     carries the crisis numbers to show."""
     callback_request = _request_from(require_object(json_body()))
     assessment = assess_text(callback_request.note) if callback_request.note else None
-    created = callbacks.request_callback(
-        db.session,
-        phone_vault(),
-        callback_request,
-        assessment=assessment,
-        rules=_rules(),
-        messages=_messages(),
-    )
+    try:
+        created = callbacks.request_callback(
+            db.session,
+            phone_vault(),
+            callback_request,
+            assessment=assessment,
+            rules=_rules(),
+            messages=_messages(),
+        )
+    except Blocked as error:
+        raise blocked_error() from error
     publish_queue(db.session)
     if created.escalation_id is not None:
         alert_escalation(db.session, created.escalation_id, repeat=False)

@@ -147,6 +147,12 @@ def load_config(instance_path: Path) -> dict[str, object]:
         # Messages, notes and staff free text of closed conversations are
         # deleted this many days after closing (hotline.services.retention).
         "TRANSCRIPT_RETENTION_DAYS": _int_env("HOTLINE_TRANSCRIPT_RETENTION_DAYS", 30),
+        # What one counsellor may hold at once; responders taking over a
+        # crisis are not limited.
+        "MAX_CONVERSATIONS_PER_COUNSELOR": _int_env("HOTLINE_MAX_CONVERSATIONS", 3),
+        "MAX_HIGH_RISK_PER_COUNSELOR": _int_env("HOTLINE_MAX_HIGH_RISK", 1),
+        # A gentle break reminder after this long on shift (console).
+        "SHIFT_BREAK_REMINDER_MINUTES": _int_env("HOTLINE_BREAK_REMINDER_MINUTES", 90),
         "BABEL_DEFAULT_LOCALE": "zh",
         "LANGUAGES": ("zh", "en"),
         "WTF_CSRF_TIME_LIMIT": None,

@@ -8,6 +8,9 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
 
+from counselors.console.monitoring_events import MonitoringEvents
+from counselors.console.transfer_events import TransferEvents, pending_transfers
+from counselors.console.wellbeing_events import WellbeingEvents
 from counselors.permissions import may, requires
 from hotline.errors import InvalidInput, RateLimited
 from hotline.extensions import db, phone_vault
@@ -33,7 +36,7 @@ from hotline.realtime import (
     publish_queue,
     publish_status,
 )
-from hotline.services import callbacks, escalations, risk
+from hotline.services import callbacks, canned, escalations, referrals, risk
 from hotline.services.accounts import set_on_duty
 from hotline.services.closing import (
     NEEDS,
@@ -48,6 +51,7 @@ from hotline.services.conversations import (
     post_system_message,
 )
 from hotline.services.queue import (
+    LoadLimits,
     claim_conversation,
     held_conversation,
     held_conversations,
@@ -57,6 +61,7 @@ from hotline.services.queue import (
     waiting_queue,
 )
 from hotline.services.transcripts import read_transcript
+from hotline.services.wellbeing import was_hard
 from hotline.throttle import TokenBucket
 from hotline.validation import (
     bool_field,
@@ -70,6 +75,7 @@ from hotline.validation import (
 SYNC_PAGE = 500
 MAX_NOTE_CHARS = 4000
 MAX_REASON_CHARS = 1000
+MAX_QUERY_CHARS = 100
 
 
 def _user_id() -> int:
@@ -87,7 +93,7 @@ def _escalation_id(payload: dict[str, Any]) -> int:
     return int_field(payload, "escalation_id", minimum=1)
 
 
-class ConsoleNamespace(Namespace):
+class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namespace):
     """Thin handlers: check the role, validate, call one service, emit."""
 
     def on_connect(self, auth: Any = None) -> None:
@@ -115,6 +121,7 @@ class ConsoleNamespace(Namespace):
             },
         )
         emit("duty", {"on_duty": current_user.member.is_on_duty})
+        emit("transfers", pending_transfers(user_id))
         if role in (Role.SOCIAL_WORKER, Role.SUPERVISOR):
             join_room(RESPONDERS_ROOM)
             emit("escalations", escalation_snapshot(db.session))
@@ -144,7 +151,12 @@ class ConsoleNamespace(Namespace):
     def on_claim(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
         conversation_id = _conversation_id(payload)
-        held = claim_conversation(db.session, conversation_id, _user_id())
+        held = claim_conversation(
+            db.session,
+            conversation_id,
+            _user_id(),
+            LoadLimits.from_config(current_app.config),
+        )
         publish_held(_user_id(), held.to_payload())
         publish_status(db.session, conversation_id)
         publish_queue(db.session)
@@ -266,7 +278,8 @@ class ConsoleNamespace(Namespace):
         publish_held(
             _user_id(), {"conversation_id": conversation_id, "state": "wrapped"}
         )
-        return {"ok": True}
+        # After a crisis the console offers a pause and a debrief.
+        return {"ok": True, "offer_pause": was_hard(db.session, conversation_id)}
 
     @requires("transcript")
     def on_transcript(self, payload: Any = None) -> dict[str, Any]:
@@ -275,6 +288,96 @@ class ConsoleNamespace(Namespace):
             db.session, _conversation_id(payload), current_user.member
         )
         return {"ok": True, "transcript": transcript.to_payload()}
+
+    # --- community resources and referrals -------------------------------
+
+    @requires("resources")
+    def on_resources(self, payload: Any = None) -> dict[str, Any]:
+        payload = require_object(payload)
+        query = text_field(payload, "query", max_chars=MAX_QUERY_CHARS, required=False)
+        panel = referrals.resource_panel(
+            db.session, _conversation_id(payload), _user_id(), query
+        )
+        return {"ok": True, **panel.to_payload()}
+
+    @requires("refer")
+    def on_refer(self, payload: Any = None) -> dict[str, Any]:
+        payload = require_object(payload)
+        conversation_id = _conversation_id(payload)
+        resource_id = int_field(payload, "resource_id", minimum=1)
+        if not connection_state()["bucket"].take():
+            raise RateLimited()
+        referred = referrals.refer(db.session, conversation_id, _user_id(), resource_id)
+        deliver_message(db.session, referred.message, referred.holder_id)
+        return {
+            "ok": True,
+            "seq": referred.message.seq,
+            "channel": referred.channel,
+            "referral": referred.referral.to_payload(),
+        }
+
+    @requires("set_area")
+    def on_set_area(self, payload: Any = None) -> dict[str, Any]:
+        payload = require_object(payload)
+        area = text_field(
+            payload, "area", max_chars=referrals.MAX_AREA_CHARS, required=False
+        )
+        saved = referrals.set_area(
+            db.session, _conversation_id(payload), _user_id(), area
+        )
+        return {"ok": True, "area": saved}
+
+    # --- quick replies (canned responses) ---------------------------------
+
+    @requires("canned")
+    def on_canned(self, payload: Any = None) -> dict[str, Any]:
+        payload = require_object(payload)
+        lang = payload.get("lang")
+        if lang is not None:
+            lang = choice_field(payload, "lang", canned.LANGUAGES, default=None)
+        conversation_id = (
+            _conversation_id(payload) if "conversation_id" in payload else None
+        )
+        found = canned.library(
+            db.session,
+            _user_id(),
+            conversation_id=conversation_id,
+            lang=lang,
+            query=text_field(
+                payload, "q", max_chars=canned.MAX_QUERY_CHARS, required=False
+            ),
+        )
+        return {"ok": True, **found.to_payload()}
+
+    @requires("canned_save")
+    def on_canned_save(self, payload: Any = None) -> dict[str, Any]:
+        payload = require_object(payload)
+        response_id = int_field(payload, "id", minimum=1) if "id" in payload else None
+        data = canned.check_input(
+            payload.get("category"),
+            payload.get("lang"),
+            payload.get("title"),
+            payload.get("body"),
+        )
+        saved = canned.save_own(db.session, _user_id(), data, response_id)
+        return {"ok": True, "response": saved.to_payload()}
+
+    @requires("canned_delete")
+    def on_canned_delete(self, payload: Any = None) -> dict[str, Any]:
+        payload = require_object(payload)
+        canned.delete_own(db.session, _user_id(), int_field(payload, "id", minimum=1))
+        return {"ok": True}
+
+    @requires("set_name")
+    def on_set_name(self, payload: Any = None) -> dict[str, Any]:
+        payload = require_object(payload)
+        name = text_field(
+            payload, "name", max_chars=canned.MAX_NAME_CHARS, required=False
+        )
+        saved = canned.set_resident_name(
+            db.session, _conversation_id(payload), _user_id(), name
+        )
+        return {"ok": True, "name": saved}
 
     # --- triage and escalation -----------------------------------------
 

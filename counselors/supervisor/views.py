@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_login import current_user, login_required
 
 from counselors.permissions import requires
+from counselors.supervisor.safety import BlockForm
 from hotline.errors import InvalidInput
 from hotline.extensions import db
 from hotline.labels import (
@@ -63,6 +64,7 @@ def transcript(conversation_id: int) -> str:
         transcript=result.to_payload(),
         level_names=risk_level_names(),
         role_names=role_names(),
+        block_form=BlockForm(),
     )
 
 

@@ -7,9 +7,10 @@ from typing import Any
 from flask import current_app
 from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
 
+from hotline.api import blocked_error
 from hotline.errors import HotlineError, RateLimited
 from hotline.extensions import db
-from hotline.models import Sender
+from hotline.models import BlockKind, Sender
 from hotline.realtime import (
     alert_escalation,
     connection_state,
@@ -19,10 +20,12 @@ from hotline.realtime import (
     publish_queue,
     publish_status,
 )
+from hotline.services.blocks import is_blocked
 from hotline.services.closing import end_by_resident
 from hotline.services.conversations import (
     PostedMessage,
     conversation_for_token,
+    hash_token,
     messages_after,
     post_message,
 )
@@ -41,6 +44,8 @@ class ChatNamespace(Namespace):
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             conversation_id = conversation_for_token(db.session, token)
+            if is_blocked(db.session, BlockKind.TOKEN, hash_token(token)):
+                raise blocked_error()
         except HotlineError as error:
             raise ConnectionRefusedError(error.to_dict()["error"]) from error
         state = connection_state()

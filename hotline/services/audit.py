@@ -34,6 +34,23 @@ ACTIONS = (
     "call_logged",
     "numbers_erased",
     "transcripts_purged",
+    "debrief_requested",
+    "contact_blocked",
+    "block_lifted",
+    "history_viewed",
+    "referral_followed_up",
+    "transfer_offered",
+    "transfer_accepted",
+    "transfer_declined",
+    "transfer_cancelled",
+    "transfer_to_queue",
+    "chat_monitored",
+    "whisper_sent",
+    "chat_joined_openly",
+    "canned_added",
+    "canned_updated",
+    "canned_retired",
+    "canned_reactivated",
 )
 
 

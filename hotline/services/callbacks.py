@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from hotline.errors import Conflict, NotFound, NotHolder, RateLimited
 from hotline.models import (
+    BlockKind,
     CallAttempt,
     Callback,
     CallOutcome,
@@ -42,6 +43,7 @@ from hotline.models import (
 )
 from hotline.phones import PhoneVault, display_phone, mask_hint
 from hotline.services import audit
+from hotline.services.blocks import Blocked, is_blocked
 from hotline.services.conversations import (
     conversation_for_token,
     new_conversation,
@@ -83,6 +85,8 @@ class CallbackRequest:
     note: str
     may_leave_message: bool
     may_say_hotline: bool
+    # Counsellors may see earlier contacts from this number (wrap-ups only).
+    share_history: bool = False
 
 
 @dataclass(frozen=True)
@@ -226,6 +230,8 @@ def request_callback(
     messages = messages or {}
     now = utcnow()
     sealed = vault.seal(request.phone)
+    if is_blocked(session, BlockKind.PHONE, sealed.lookup):
+        raise Blocked()
     _lock_number(session, sealed.lookup)
     open_overlap = session.scalar(
         select(Callback.id)
@@ -257,6 +263,8 @@ def request_callback(
     conversation, token = new_conversation(
         request.lang, Channel.CALLBACK, waiting_since=request.window_start
     )
+    if request.share_history:
+        conversation.previous_id = _previous_shared(session, sealed.lookup)
     session.add(conversation)
     session.flush()
     callback = Callback(
@@ -268,6 +276,7 @@ def request_callback(
         window_end=request.window_end,
         may_leave_message=request.may_leave_message,
         may_say_hotline=request.may_say_hotline,
+        share_history=request.share_history,
         consent_at=now,
         attempts=0,
     )
@@ -295,6 +304,17 @@ def request_callback(
         token,
         posted.risk_level,
         posted.escalation_id,
+    )
+
+
+def _previous_shared(session: Session, lookup: str) -> int | None:
+    # The latest earlier callback from this number whose resident also
+    # agreed to share (consent on both ends).
+    return session.scalar(
+        select(Callback.conversation_id)
+        .where(Callback.phone_lookup == lookup, Callback.share_history.is_(True))
+        .order_by(Callback.id.desc())
+        .limit(1)
     )
 
 

@@ -22,6 +22,7 @@ from hotline.errors import (
 )
 from hotline.models import (
     Assessment,
+    AuditEvent,
     Channel,
     Conversation,
     ConversationState,
@@ -37,6 +38,8 @@ from hotline.services import escalations
 from hotline.services.risk import TriageResult, apply_assessment
 
 SUPPORTED_LANGS = ("zh", "en")
+# The audit action that records a supervisor joining a chat openly.
+OPEN_JOIN_ACTION = "chat_joined_openly"
 # What secrets.token_urlsafe produces (anything else is refused unhashed).
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,128}")
 
@@ -95,9 +98,16 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start_conversation(session: Session, lang: str) -> tuple[int, str]:
-    """Open a waiting conversation; returns its id and the secret resume token."""
+def start_conversation(
+    session: Session, lang: str, previous_id: int | None = None
+) -> tuple[int, str]:
+    """Open a waiting conversation; returns its id and the secret resume token.
+
+    ``previous_id`` links a returning resident's earlier conversation (with
+    their consent, see ``hotline.services.history``).
+    """
     conversation, token = new_conversation(lang, Channel.CHAT, waiting_since=utcnow())
+    conversation.previous_id = previous_id
     session.add(conversation)
     session.commit()
     return conversation.id, token
@@ -142,14 +152,21 @@ def conversation_for_token(
 
 
 def may_write_as_staff(staff_id: int) -> Any:
-    """SQL condition: the staff member holds the conversation, or is the
-    responder who joined its escalation."""
+    """SQL condition: the staff member holds the conversation, is the
+    responder who joined its escalation, or a supervisor who joined openly."""
     joined = exists().where(
         Escalation.conversation_id == Conversation.id,
         Escalation.state == EscalationState.JOINED,
         Escalation.assignee_id == staff_id,
     )
-    return (Conversation.counselor_id == staff_id) | joined
+    # A supervisor's open join is recorded once in the append-only audit
+    # trail, and that record is the participation (docs/decisions.md).
+    joined_openly = exists().where(
+        AuditEvent.conversation_id == Conversation.id,
+        AuditEvent.action == OPEN_JOIN_ACTION,
+        AuditEvent.actor_id == staff_id,
+    )
+    return (Conversation.counselor_id == staff_id) | joined | joined_openly
 
 
 def post_message(

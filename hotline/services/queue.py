@@ -7,17 +7,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from hotline.errors import AlreadyClaimed, ConversationClosed, NotFound, NotHolder
+from hotline.errors import (
+    AlreadyClaimed,
+    Conflict,
+    ConversationClosed,
+    NotFound,
+    NotHolder,
+)
 from hotline.models import (
     AuditEvent,
     Callback,
     Conversation,
     ConversationState,
     Message,
+    RiskLevel,
     Sender,
+    User,
     WrapUp,
     utcnow,
 )
@@ -265,10 +273,86 @@ def conversation_status(session: Session, conversation_id: int) -> ConversationS
     return status
 
 
+@dataclass(frozen=True)
+class LoadLimits:
+    """How much one counsellor may hold at once (from config)."""
+
+    max_conversations: int = 3
+    max_high_risk: int = 1
+
+    @classmethod
+    def from_config(cls, config: Any) -> LoadLimits:
+        return cls(
+            max_conversations=int(config["MAX_CONVERSATIONS_PER_COUNSELOR"]),
+            max_high_risk=int(config["MAX_HIGH_RISK_PER_COUNSELOR"]),
+        )
+
+
+class LoadLimitReached(Conflict):
+    code = "load_limit"
+    default_message = "You already hold as many conversations as one person should."
+
+
+class OnBreak(Conflict):
+    code = "on_break"
+    default_message = "You are on a break. End the break to take conversations."
+
+
+def check_load(
+    session: Session, user_id: int, conversation_id: int, limits: LoadLimits
+) -> None:
+    """Refuse to give ``user_id`` one more conversation beyond the limits:
+    too many at once, too many high-risk ones at once, or while on a break.
+
+    Counts active conversations the person holds (chats and callbacks).
+    """
+    paused_until = session.scalar(select(User.paused_until).where(User.id == user_id))
+    if paused_until is not None and paused_until > utcnow():
+        session.rollback()
+        raise OnBreak(until=paused_until.isoformat())
+    high = RiskLevel.HIGH.rank
+    held, held_high = session.execute(
+        select(
+            func.count(),
+            func.coalesce(
+                func.sum(case((Conversation.risk_rank >= high, 1), else_=0)), 0
+            ),
+        ).where(
+            Conversation.counselor_id == user_id,
+            Conversation.state == ConversationState.ACTIVE,
+            Conversation.id != conversation_id,
+        )
+    ).one()
+    rank = session.scalar(
+        select(Conversation.risk_rank).where(Conversation.id == conversation_id)
+    )
+    session.rollback()
+    if held >= limits.max_conversations:
+        raise LoadLimitReached(
+            f"You already hold {held} conversations; close or hand one over first.",
+            limit=limits.max_conversations,
+        )
+    if rank is not None and rank >= high and held_high >= limits.max_high_risk:
+        raise LoadLimitReached(
+            "You already hold a high-risk conversation; another counsellor "
+            "should take this one.",
+            limit=limits.max_high_risk,
+        )
+
+
 def claim_conversation(
-    session: Session, conversation_id: int, counselor_id: int
+    session: Session,
+    conversation_id: int,
+    counselor_id: int,
+    limits: LoadLimits | None = None,
 ) -> HeldConversation:
-    """Take a waiting conversation; exactly one of several racing claimers wins."""
+    """Take a waiting conversation; exactly one of several racing claimers wins.
+
+    With ``limits``, refused (before anything changes) when the counsellor
+    already holds their share.
+    """
+    if limits is not None:
+        check_load(session, counselor_id, conversation_id, limits)
     now = utcnow()
     result = session.execute(
         update(Conversation)
