@@ -93,7 +93,7 @@ def _register_socket_handlers() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from counselors import admin, auth, directory, reports
+    from counselors import admin, auth, canned_admin, directory, reports
     from counselors.console import views as console_views
     from counselors.supervisor import safety
     from counselors.supervisor import views as supervisor_views
@@ -112,5 +112,6 @@ def _register_blueprints(app: Flask) -> None:
         reports.bp,
         directory.bp,
         safety.bp,
+        canned_admin.bp,
     ):
         app.register_blueprint(blueprint)

@@ -10,6 +10,7 @@ STATIC_ROOT = Path(__file__).resolve().parent.parent / "static"
 # Browser builds shipped by npm packages, by the name pages import them as.
 VENDOR_FILES = {
     "socket.io.esm.min.js": "socket.io-client/dist/socket.io.esm.min.js",
+    "chart.umd.min.js": "chart.js/dist/chart.umd.min.js",
 }
 _PRIVATE_PARTS = {"node_modules", "package.json", "package-lock.json"}
 

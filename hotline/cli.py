@@ -99,12 +99,17 @@ def database_group() -> None:
 
 @database_group.command()
 def upgrade() -> None:
-    """Migrate the database to the newest schema."""
+    """Migrate the database to the newest schema; add missing default quick replies."""
     from hotline.migrate import upgrade as run_upgrade
+    from hotline.services.canned import install_default_library
 
     app = _app()
     run_upgrade(app.config["DATABASE_URL"])
     click.echo("database is at the newest schema")
+    with _session(app) as session:
+        added = install_default_library(session)
+    if added:
+        click.echo(f"added {added} quick replies to the shared library")
 
 
 @main.group()

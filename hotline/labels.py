@@ -31,6 +31,17 @@ def outcome_names() -> dict[str, str]:
         "resident_left": _("Resident left"),
         "not_reached": _("Callback: resident not reached"),
         "other": _("Other"),
+        **no_data_outcome_names(),
+    }
+
+
+def no_data_outcome_names() -> dict[str, str]:
+    """Contacts with nobody to help; counted apart in reports."""
+    return {
+        "silent": _("Silent contact"),
+        "prank": _("Prank"),
+        "abusive": _("Abusive"),
+        "test": _("Test"),
     }
 
 
@@ -131,7 +142,7 @@ def resource_panel_strings() -> dict[str, object]:
     return {
         "categories": resource_category_names(),
         "send": _("Send to resident"),
-        "read_out": _("Add to the call notes"),
+        "read_out": _("Record it and read it out"),
         "sent": _("Resource sent to the resident."),
         "recorded": _("Referral recorded: read the details out on the call."),
         "no_suggestions": _(
@@ -143,7 +154,6 @@ def resource_panel_strings() -> dict[str, object]:
         "serves": _("Serves in: {languages}"),
         "area_saved": _("Area saved."),
         "referrals_none": _("No resources sent in this conversation."),
-        "retired": _("retired"),
     }
 
 
@@ -161,7 +171,20 @@ def error_messages() -> dict[str, str]:
         "unauthorized": _("Please sign in again."),
         "not_found": _("This conversation no longer exists."),
         "internal_error": _("Something went wrong on our side; please try again."),
+        "target_unavailable": _("That colleague cannot take a transfer right now."),
+        "transfer_pending": _(
+            "This conversation already has a transfer waiting for an answer."
+        ),
+        "transfer_stale": _(
+            "This conversation changed hands or ended; the transfer no longer applies."
+        ),
         "network": _("No connection. We will send it when you are back online."),
+        "load_limit": _(
+            "You already hold as many conversations as one person should. "
+            "Close or hand one over first."
+        ),
+        "on_break": _("You are on a break. End the break to take conversations."),
+        "not_a_chat": _("This is a callback: phone the resident and log the call."),
     }
 
 
@@ -194,6 +217,11 @@ def resident_strings() -> dict[str, object]:
         "start_failed": _("Could not start a chat. Please try again."),
         "social_worker": _("Social worker"),
         "social_worker_joined": _("A social worker has joined the conversation."),
+        "supervisor": _("Supervisor"),
+        "counselor_changed": _(
+            "Someone new from our team has joined the conversation."
+        ),
+        "supervisor_joined": _("A supervisor has joined the conversation."),
         "crisis_contacts": _(
             "If you are in danger right now, please call one of these numbers:"
         ),
@@ -292,6 +320,25 @@ def console_strings() -> dict[str, object]:
         "supervisor": _("Supervisor"),
         "lang_zh": _("Chinese"),
         "lang_en": _("English"),
+        "on_break_until": _(
+            "You are on a break until {time}. New conversations wait for others."
+        ),
+        "on_shift": _("On shift {hours} h {minutes} min"),
+        "break_reminder": _(
+            "You have been on shift for {minutes} minutes. A short break helps "
+            "you keep going."
+        ),
+        "debrief_sent": _("A supervisor has been asked to talk with you."),
+        "earlier_contacts": _(
+            "Returning resident: {count} earlier contacts they agreed to share"
+        ),
+        "outcomes": outcome_names(),
+        "no_wrap_up": _("no wrap-up"),
+        "referred_to": _("referred to {names}"),
+        "follow_up_needed": _("follow-up needed"),
+        "on_break_short": _("on a break until {time}"),
+        "debrief_done": _("Done: we talked"),
+        "roles": role_names(),
         "kind_chat": _("Chat"),
         "kind_callback": _("Callback"),
         "today": _("today"),
@@ -320,6 +367,44 @@ def console_strings() -> dict[str, object]:
         "call_closed": _("Call logged. The callback is closed as not reached."),
         "card": card_strings(),
         "resources": resource_panel_strings(),
+        "counselor_changed": _(
+            "Someone new from our team has joined the conversation."
+        ),
+        "supervisor_joined": _("A supervisor has joined the conversation."),
+        "transfers": transfer_strings(),
+        "monitor": monitor_strings(),
+        "canned": canned_strings(),
+    }
+
+
+def canned_category_names() -> dict[str, str]:
+    """Kinds of quick replies, in the order a conversation usually goes."""
+    return {
+        "greeting": _("Greeting"),
+        "listening": _("Active listening"),
+        "safety": _("Safety questions"),
+        "breathing": _("Breathing and grounding"),
+        "closing": _("Closing"),
+        "other": _("Other"),
+    }
+
+
+def canned_strings() -> dict[str, object]:
+    """What ``static/console/canned.js`` shows."""
+    return {
+        "categories": canned_category_names(),
+        "languages": {"zh": _("Chinese"), "en": _("English")},
+        "shared": _("Shared"),
+        "mine": _("Mine"),
+        "loading": _("Loading…"),
+        "no_results": _("No quick reply matches."),
+        "mine_none": _("You have no quick replies of your own yet."),
+        "delete": _("Delete"),
+        "deleted": _("Quick reply deleted."),
+        "saved": _("Saved as your own quick reply."),
+        "write_first": _("Write the reply in the reply box first, then save it."),
+        "name_saved": _("Name saved: quick replies will use it."),
+        "name_cleared": _("Name cleared."),
     }
 
 
@@ -335,4 +420,45 @@ def report_strings() -> dict[str, dict[str, str]]:
             "unsure": _("Not sure"),
             "unanswered": _("No answer"),
         },
+    }
+
+
+def transfer_strings() -> dict[str, object]:
+    """What ``static/console/transfers.js`` shows."""
+    return {
+        "colleague": _("{name} · {role} · {count} active"),
+        "roles": role_names(),
+        "no_colleagues": _("No colleague is on duty right now."),
+        "choose_colleague": _("Choose a colleague first."),
+        "note_needed": _("Write a note for whoever takes it next."),
+        "offered": _("Waiting for {name} to accept the transfer…"),
+        "withdraw": _("Withdraw"),
+        "offer_from": _("{name} would like to hand you conversation #{id}."),
+        "accept": _("Accept"),
+        "decline": _("Decline"),
+        "decline_note": _("Reason (optional)"),
+        "accepted": _("{name} took over conversation #{id}."),
+        "declined": _("{name} declined conversation #{id}."),
+        "cancelled": _("The transfer of conversation #{id} was withdrawn."),
+        "now_yours": _("Conversation #{id} is now yours."),
+        "returned": _("Returned to the queue with your note."),
+        "note_kinds": {
+            "transfer": _("Transfer note"),
+            "whisper": _("Supervisor (private)"),
+        },
+    }
+
+
+def monitor_strings() -> dict[str, object]:
+    """What ``static/supervisor/monitor.js`` shows on the supervisor board."""
+    return {
+        "minutes": _("{minutes} min"),
+        "unclaimed": _("Nobody yet"),
+        "watch": _("Watch"),
+        "stop": _("Stop watching"),
+        "watching": _("Conversation #{id}: read-only, and every watch is audited."),
+        "whispered": _("Whisper sent to the counsellor."),
+        "join": _("Join openly"),
+        "joined": _("You joined the chat. Write to the resident from the console."),
+        "whisper": _("Supervisor (private)"),
     }

@@ -72,9 +72,7 @@ def run_once_per_interval(
     won = session.execute(
         update(JobLease)
         .where(JobLease.name == job_name, JobLease.slot_start < start)
-        .values(
-            slot_start=start, ran_at=now, holder=holder, runs=JobLease.runs + 1
-        )
+        .values(slot_start=start, ran_at=now, holder=holder, runs=JobLease.runs + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
     session.commit()

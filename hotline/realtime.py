@@ -3,7 +3,8 @@
 Every emit names its room and namespace. Residents listen on ``/chat`` in
 ``conversation:<id>``. Staff listen on ``/console`` in ``counselor:<id>``
 (their own conversations and alerts), ``staff`` (the queue), ``responders``
-(social workers and supervisors: the escalation list) and ``supervisors``.
+(social workers and supervisors: the escalation list), ``supervisors``, and
+``monitor:<conversation id>`` (supervisors watching a chat read-only).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from flask import current_app, request
 from sqlalchemy.orm import Session
 
 from hotline.extensions import socketio
-from hotline.services import escalations
+from hotline.services import escalations, monitoring
 from hotline.services.conversations import MessageView
 from hotline.services.queue import (
     conversation_status,
@@ -36,6 +37,11 @@ def conversation_room(conversation_id: int) -> str:
 
 def counselor_room(user_id: int) -> str:
     return f"counselor:{user_id}"
+
+
+def monitor_room(conversation_id: int) -> str:
+    """Supervisors watching a conversation read-only (namespace ``/console``)."""
+    return f"monitor:{conversation_id}"
 
 
 def connection_state() -> dict[str, Any]:
@@ -62,9 +68,11 @@ def deliver_message(
         namespace=CHAT_NAMESPACE,
     )
     staff = {holder_id, escalations.joined_responder(session, message.conversation_id)}
+    staff |= monitoring.joined_supervisors(session, message.conversation_id)
     staff_payload = message.to_payload(for_staff=True)
     for user_id in staff - {None}:
         _to_console("message", staff_payload, counselor_room(user_id))
+    _to_console("message", staff_payload, monitor_room(message.conversation_id))
 
 
 def publish_status(session: Session, conversation_id: int) -> None:

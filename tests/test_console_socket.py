@@ -119,7 +119,7 @@ def test_full_conversation_round_trip(
         namespace=NS,
         callback=True,
     )
-    assert closed == {"ok": True}
+    assert closed == {"ok": True, "offer_pause": False}
     assert events(resident, "status", CHAT)[-1]["state"] == "closed"
     assert scalar(select(WrapUp.needs).where(WrapUp.conversation_id == cid)) == [
         "medicine",
@@ -234,7 +234,7 @@ def test_resident_leaving_leaves_the_wrap_up_owed(
         namespace=NS,
         callback=True,
     )
-    assert ack == {"ok": True}
+    assert ack == {"ok": True, "offer_pause": False}
     again = console.emit(
         "close",
         {"conversation_id": cid, "wrap_up": WRAP_UP},

@@ -16,6 +16,7 @@ from hotline.models import (
     Escalation,
     Message,
     Note,
+    Referral,
     RiskLevel,
     Role,
     TriageCorrection,
@@ -23,6 +24,7 @@ from hotline.models import (
     utcnow,
 )
 from hotline.retention_job import purge_expired
+from hotline.services import referrals, resources
 from hotline.services.retention import RetentionPolicy, purge
 from hotline.services.risk import TriageResult
 from tests.conftest import events
@@ -36,8 +38,11 @@ def crisis(text_: str) -> TriageResult:
 
 
 @pytest.fixture
-def closed_chat(app, start_chat, resident_socket, counselor_socket, monkeypatch):
-    """A chat with a crisis message, a note, an escalation and a wrap-up."""
+def closed_chat(
+    app, start_chat, resident_socket, counselor_socket, make_user, monkeypatch
+):
+    """A chat with a crisis message, a note, an escalation, a referral
+    followed up, and a wrap-up."""
     monkeypatch.setattr("hotline.resident.chat_namespace.assess_text", crisis)
     chat = start_chat()
     resident = resident_socket(chat["token"])
@@ -60,6 +65,22 @@ def closed_chat(app, start_chat, resident_socket, counselor_socket, monkeypatch)
         {"conversation_id": conversation_id, "level": "high", "reason": "王 said so"},
         namespace=CONSOLE,
     )
+    with app.app_context():
+        session = db.new_session()
+        pharmacy = resources.create(
+            session,
+            resources.parse_fields(
+                {"name": "Pharmacy", "category": "medicine", "contact": "120"}
+            ),
+        )
+        session.close()
+    referred = counselor.emit(
+        "refer",
+        {"conversation_id": conversation_id, "resource_id": pharmacy},
+        namespace=CONSOLE,
+        callback=True,
+    )
+    assert referred["ok"], referred
     closed = counselor.emit(
         "close",
         {
@@ -76,6 +97,16 @@ def closed_chat(app, start_chat, resident_socket, counselor_socket, monkeypatch)
     )
     assert closed["ok"], closed
     assert events(counselor, "queue", CONSOLE)
+    with app.app_context():
+        session = db.new_session()
+        referrals.set_follow_up(
+            session,
+            referred["referral"]["referral_id"],
+            make_user("sue", Role.SUPERVISOR),
+            "confirmed",
+            "王小明 got his insulin",
+        )
+        session.close()
     return conversation_id
 
 
@@ -104,19 +135,19 @@ def run(app, *, days_later: float, dry_run: bool = False):
 def test_nothing_goes_before_its_time(app, scalar, closed_chat):
     report = run(app, days_later=29)
     assert report.transcripts == 0
-    assert count(scalar, Message, closed_chat) == 1
+    assert count(scalar, Message, closed_chat) == 2
 
 
 def test_dry_run_counts_and_deletes_nothing(app, scalar, closed_chat):
     report = run(app, days_later=31, dry_run=True)
-    assert (report.transcripts, report.messages, report.notes) == (1, 1, 1)
-    assert count(scalar, Message, closed_chat) == 1
+    assert (report.transcripts, report.messages, report.notes) == (1, 2, 1)
+    assert count(scalar, Message, closed_chat) == 2
     assert count(scalar, Note, closed_chat) == 1
 
 
 def test_transcripts_go_and_the_anonymous_record_stays(app, scalar, closed_chat):
     report = run(app, days_later=31)
-    assert (report.transcripts, report.messages, report.notes) == (1, 1, 1)
+    assert (report.transcripts, report.messages, report.notes) == (1, 2, 1)
     for model in (Message, Note, Assessment):
         assert count(scalar, model, closed_chat) == 0
     wrap_up = scalar(select(WrapUp).where(WrapUp.conversation_id == closed_chat))
@@ -132,6 +163,9 @@ def test_transcripts_go_and_the_anonymous_record_stays(app, scalar, closed_chat)
     assert correction.reason == "" and correction.to_level == "high"
     conversation = scalar(select(Conversation).where(Conversation.id == closed_chat))
     assert conversation.risk_level == "high" and conversation.closed_at is not None
+    # The referral stays for the reports, without the follow-up's words.
+    referral = scalar(select(Referral).where(Referral.conversation_id == closed_chat))
+    assert referral.follow_up_note == "" and referral.follow_up_status == "confirmed"
     # Nobody's words are left anywhere in the database.
     with app.app_context():
         session = db.new_session()
@@ -143,6 +177,7 @@ def test_transcripts_go_and_the_anonymous_record_stays(app, scalar, closed_chat)
                 "wrap_ups",
                 "escalations",
                 "triage_corrections",
+                "referrals",
                 "audit_events",
             )
             for row in session.execute(text(f"SELECT * FROM {table}")).all()

@@ -33,6 +33,16 @@ EVENTS = {
     "resources": {"conversation_id": 999},
     "refer": {"conversation_id": 999, "resource_id": 999},
     "set_area": {"conversation_id": 999, "area": "x"},
+    "canned": {"conversation_id": 999},
+    "canned_save": {
+        "id": 999,
+        "category": "other",
+        "lang": "zh",
+        "title": "x",
+        "body": "x",
+    },
+    "canned_delete": {"id": 999},
+    "set_name": {"conversation_id": 999, "name": "x"},
     "debrief": {"note": "x"},
     "history": {"conversation_id": 999},
     "debrief_handled": {"debrief_id": 999},
@@ -66,6 +76,7 @@ PAGES = {
     "team": "/api/team",
     "directory": "/admin/resources",
     "referrals": "/supervisor/referrals",
+    "canned_library": "/supervisor/canned",
 }
 CONSOLE_ROLES = [Role.COUNSELOR, Role.SOCIAL_WORKER, Role.SUPERVISOR]
 

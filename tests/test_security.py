@@ -391,6 +391,7 @@ CSRF_EXEMPT = {
     "api.start_chat",
     "callbacks_api.request_callback",
     "callbacks_api.cancel_callback",
+    "api.answer_survey",
     # Staff JSON: a cross-site form cannot send application/json.
     "auth.login_api",
     "auth.logout_api",

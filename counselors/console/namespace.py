@@ -61,7 +61,7 @@ from hotline.services.queue import (
     waiting_queue,
 )
 from hotline.services.transcripts import read_transcript
-from hotline.services.wellbeing import was_hard
+from hotline.services.wellbeing import break_until, was_hard
 from hotline.throttle import TokenBucket
 from hotline.validation import (
     bool_field,
@@ -121,6 +121,8 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
             },
         )
         emit("duty", {"on_duty": current_user.member.is_on_duty})
+        until = break_until(db.session, user_id)
+        emit("break", {"on_break_until": until.isoformat() if until else None})
         emit("transfers", pending_transfers(user_id))
         if role in (Role.SOCIAL_WORKER, Role.SUPERVISOR):
             join_room(RESPONDERS_ROOM)

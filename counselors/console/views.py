@@ -13,6 +13,7 @@ from hotline.labels import (
     console_strings,
     escalation_outcome_names,
     need_names,
+    no_data_outcome_names,
     outcome_names,
     risk_level_names,
     role_names,
@@ -27,19 +28,23 @@ def index() -> Any:
     """The counsellor's workspace; everything live happens over ``/console``."""
     if not may("console", current_user.member.role):
         return redirect(url_for("admin.staff"))
+    no_data = no_data_outcome_names()
     return render_template(
         "console/index.html",
         user=current_user,
         max_chars=current_app.config["MAX_MESSAGE_CHARS"],
         timezone=current_app.config["TIMEZONE"],
+        break_reminder_minutes=current_app.config["SHIFT_BREAK_REMINDER_MINUTES"],
         strings=console_strings(),
         role_names=role_names(),
         outcome_names={
             value: label
             for value, label in outcome_names().items()
-            # Set by the system when a callback's last try goes unanswered.
-            if value != "not_reached"
+            # not_reached is set by the system when a callback's last try
+            # goes unanswered; no-data outcomes get their own group.
+            if value != "not_reached" and value not in no_data
         },
+        no_data_outcome_names=no_data,
         call_outcome_names=call_outcome_names(),
         need_names=need_names(),
         level_names=risk_level_names(),

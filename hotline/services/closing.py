@@ -40,6 +40,8 @@ class NoteView:
     author_id: int
     body: str
     created_at: datetime
+    # "note", "whisper" (a supervisor's) or "transfer" (a hand-over note).
+    kind: str = "note"
 
     def to_payload(self) -> dict[str, Any]:
         return {
@@ -48,6 +50,7 @@ class NoteView:
             "author_id": self.author_id,
             "body": self.body,
             "created_at": self.created_at.isoformat(),
+            "kind": self.kind,
         }
 
 
@@ -142,4 +145,5 @@ def _note_view(note: Note) -> NoteView:
         author_id=note.author_id,
         body=note.body,
         created_at=note.created_at,
+        kind=note.kind or "note",
     )

@@ -4,7 +4,11 @@
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { startAlerts, stopAlerts } from "/static/console/alerts.js";
 import { CallPanel, callbackQueueDetails } from "/static/console/callbacks.js";
+import { initQuickReplies } from "/static/console/canned.js";
+import { Wellbeing } from "/static/console/wellbeing.js";
 import { keepSignedInWhileActive } from "/static/console/keepalive.js";
+import { ResourcePanel } from "/static/console/referrals.js";
+import { Transfers } from "/static/console/transfers.js";
 import { Outbox } from "/static/shared/outbox.js";
 import {
   Transcript, errorText, format, levelBadge, readStrings,
@@ -82,6 +86,7 @@ function renderQueue() {
     claim.type = "button";
     claim.className = "primary claim";
     claim.textContent = strings.claim;
+    claim.disabled = wellbeing.onBreak;
     claim.addEventListener("click", () => claimConversation(item.conversation_id, claim));
     li.append(title, tags, meta);
     if (isCallback) li.append(callbackQueueDetails(item, strings));
@@ -134,7 +139,11 @@ function ensureHeld(conversation) {
         resident: strings.resident, counselor: strings.you, system: strings.system,
         social_worker: strings.social_worker, supervisor: strings.supervisor,
         sending: strings.sending, failed: strings.failed, levels: strings.levels,
-        notices: { social_worker_joined: strings.social_worker_joined },
+        notices: {
+          social_worker_joined: strings.social_worker_joined,
+          counselor_changed: strings.counselor_changed,
+          supervisor_joined: strings.supervisor_joined,
+        },
       }),
     });
   } else {
@@ -166,6 +175,15 @@ async function loadNotes(id) {
 function noteNode(note) {
   const li = document.createElement("li");
   li.textContent = note.body;
+  // Whispers and hand-over notes say what they are.
+  const kind = strings.transfers.note_kinds[note.kind];
+  if (kind) {
+    li.classList.add(`note-${note.kind}`);
+    const label = document.createElement("strong");
+    label.className = "note-kind";
+    label.textContent = kind;
+    li.prepend(label);
+  }
   const time = document.createElement("span");
   time.className = "meta";
   time.textContent = new Date(note.created_at).toLocaleString();
@@ -180,9 +198,12 @@ function select(id) {
   $("conversation").hidden = !entry;
   if (!entry) {
     callPanel.hide();
+    resourcePanel.hide();
+    transfers.show(null, null, false);
     return renderHeld();
   }
   entry.unread = false;
+  wellbeing.showEarlier(id);
   $("conversation-title").textContent = format(strings.conversation, { id });
   $("conversation-level").replaceChildren(levelBadge(entry.risk_level || "low", strings.levels));
   $("correct-level").value = entry.risk_level || "low";
@@ -193,10 +214,13 @@ function select(id) {
   const isHolder = String(entry.holder_id) === userId;
   $("release").hidden = entry.state !== "active" || !isHolder;
   $("wrap-up-open").hidden = !isHolder;
+  transfers.show(id, entry, isHolder);
   const isCallback = entry.kind === "callback";
   $("composer").hidden = entry.state !== "active" || isCallback;
   if (isCallback && entry.state === "active" && isHolder) callPanel.show(id);
   else callPanel.hide();
+  if (entry.state === "active") resourcePanel.show(id, entry.kind);
+  else resourcePanel.hide();
   $("messages").replaceWith(entry.transcript.list);
   entry.transcript.list.id = "messages";
   outbox.pending((item) => item.conversation_id === id)
@@ -232,6 +256,32 @@ const callPanel = new CallPanel($("call-panel"), strings, request, {
   errorText,
 });
 
+const resourcePanel = new ResourcePanel($("resources-panel"), strings, request, {
+  toast,
+  errorText,
+});
+
+const transfers = new Transfers(socket, strings, {
+  request,
+  toast,
+  errorText,
+  openConversation: async (conversation) => {
+    ensureHeld(conversation);
+    await syncConversation(conversation.conversation_id);
+    select(conversation.conversation_id);
+    // The hand-over note is among the notes: show them.
+    document.querySelector("details.notes").open = true;
+  },
+  appendNote: (note) => $("notes").append(noteNode(note)),
+  transcriptList: (id) => held.get(id)?.transcript.list,
+});
+
+const wellbeing = new Wellbeing(strings, request, toast);
+wellbeing.onBreakChange = () => renderQueue();
+socket.on("break", (payload) => wellbeing.setBreak(payload.on_break_until));
+
+initQuickReplies({ strings, request, toast, errorText, selected: () => selectedId });
+
 function forget(id) {
   held.delete(id);
   if (selectedId === id) select(null);
@@ -264,7 +314,9 @@ socket.on("held", async (payload) => {
 socket.on("conversation", async (change) => {
   const id = change.conversation_id;
   if (change.state === "taken_over") toast(strings.taken_over);
-  if (["released", "wrapped", "taken_over"].includes(change.state)) return forget(id);
+  if (["released", "wrapped", "taken_over", "transferred"].includes(change.state)) {
+    return forget(id);
+  }
   ensureHeld(change);
   await syncConversation(id);
   if (selectedId === id || selectedId === null) select(id);
@@ -273,9 +325,15 @@ socket.on("conversation", async (change) => {
 socket.on("message", (message) => {
   const entry = held.get(message.conversation_id);
   if (!entry) return;
-  if (entry.transcript.add(message) && message.conversation_id !== selectedId) {
+  const added = entry.transcript.add(message);
+  if (added && entry.transcript.hasGap) syncConversation(message.conversation_id);
+  if (added && message.conversation_id !== selectedId) {
     entry.unread = true;
     renderHeld();
+  }
+  // New needs from the triage bring new suggestions.
+  if (added && message.conversation_id === selectedId && message.assessment?.needs?.length) {
+    resourcePanel.refresh();
   }
 });
 
@@ -312,14 +370,16 @@ $("release").addEventListener("click", async () => {
 $("wrap-up-open").addEventListener("click", () => {
   $("wrap-up-form").reset();
   $("wrap-up-error").hidden = true;
+  resourcePanel.fillWrapUp(selectedId, $("wrap-up-referrals"), $("wrap-up-form").elements.outcome);
   $("wrap-up").showModal();
 });
 $("wrap-up-cancel").addEventListener("click", () => $("wrap-up").close());
 $("wrap-up-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = new FormData(event.target);
+  const closingId = selectedId;
   const ack = await request("close", {
-    conversation_id: selectedId,
+    conversation_id: closingId,
     wrap_up: {
       outcome: form.get("outcome"),
       needs: form.getAll("needs"),
@@ -334,6 +394,7 @@ $("wrap-up-form").addEventListener("submit", async (event) => {
   }
   $("wrap-up").close();
   toast(strings.wrapped);
+  if (ack.offer_pause) wellbeing.offerPause(closingId);
 });
 $("triage-form").addEventListener("submit", async (event) => {
   event.preventDefault();

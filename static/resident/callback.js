@@ -76,6 +76,7 @@ function formPayload(form) {
     note: (data.get("note") || "").trim(),
     may_leave_message: data.get("may_leave_message") === "on",
     may_say_hotline: data.get("may_say_hotline") === "on",
+    share_history: data.get("share_history") === "on",
     consent: data.get("consent") === "on",
   };
 }
@@ -104,6 +105,13 @@ async function submit(event) {
     const data = await response.json().catch(() => ({}));
     if (!response.ok) {
       showError($("callback-error"), data.error?.message || text.failed);
+      if (data.error?.details?.crisis_contacts) {
+        // Blocked: still show where to get help at once.
+        showCard("callback-status");
+        $("callback-state").textContent = data.error.message;
+        $("callback-cancel").hidden = true;
+        renderCrisis(data.error.details.crisis_contacts);
+      }
       return;
     }
     stored = { id: data.callback_id, token: data.token };

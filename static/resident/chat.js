@@ -14,8 +14,13 @@ const $ = (id) => document.getElementById(id);
 const sections = { welcome: $("welcome"), chat: $("chat"), ended: $("ended") };
 const transcript = new Transcript($("messages"), {
   resident: strings.you, counselor: strings.counselor, system: strings.system,
-  social_worker: strings.social_worker, sending: strings.sending, failed: strings.failed,
-  notices: { social_worker_joined: strings.social_worker_joined },
+  social_worker: strings.social_worker, supervisor: strings.supervisor,
+  sending: strings.sending, failed: strings.failed,
+  notices: {
+    social_worker_joined: strings.social_worker_joined,
+    counselor_changed: strings.counselor_changed,
+    supervisor_joined: strings.supervisor_joined,
+  },
 });
 
 let socket = null;
@@ -79,8 +84,7 @@ function renderStatus(status) {
 }
 
 // Shown at once when a crisis was detected and no staff is on duty.
-function showCrisisContacts({ lines }) {
-  const panel = $("crisis-alert");
+function showCrisisContacts({ lines }, panel = $("crisis-alert")) {
   const intro = document.createElement("p");
   intro.textContent = strings.crisis_contacts;
   const list = document.createElement("ul");
@@ -138,6 +142,7 @@ function connect() {
     $("connection").hidden = false;
   });
   socket.on("connect_error", (error) => {
+    if (error.data?.code === "blocked") return showBlocked(error.data);
     if (error.data?.code === "unauthorized") {
       forgetConversation();
       show("welcome");
@@ -147,21 +152,37 @@ function connect() {
     $("connection").textContent = strings.offline;
     $("connection").hidden = false;
   });
-  socket.on("message", (message) => transcript.add(message));
+  socket.on("message", (message) => {
+    if (transcript.add(message) && transcript.hasGap) resync().catch(() => {});
+  });
   socket.on("status", renderStatus);
-  socket.on("crisis_contacts", showCrisisContacts);
+  socket.on("crisis_contacts", (payload) => showCrisisContacts(payload));
 }
 
-async function startChat() {
+// A blocked contact gets a neutral message and the crisis numbers, never a
+// dead page.
+function showBlocked(error) {
+  forgetConversation();
+  show("welcome");
+  showError($("welcome-error"), error.message);
+  if (error.details?.crisis_contacts) {
+    showCrisisContacts({ lines: error.details.crisis_contacts }, $("welcome-crisis"));
+  }
+}
+
+// previousToken: the ended conversation's token, sent only when the resident
+// ticked "let the next counsellor see a summary".
+async function startChat(previousToken = null) {
   showError($("welcome-error"), "");
   $("start-chat").disabled = true;
   try {
     const response = await fetch("/api/chat", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ lang: document.body.dataset.lang }),
+      body: JSON.stringify({ lang: document.body.dataset.lang, previous_token: previousToken }),
     });
     const data = await response.json();
+    if (data.error?.code === "blocked") return showBlocked(data.error);
     if (!response.ok) throw new Error(errorText(strings, data.error));
     conversation = { id: data.conversation_id, token: data.token };
     localStorage.setItem(CONVERSATION_KEY, JSON.stringify(conversation));
@@ -203,8 +224,10 @@ document.addEventListener("keydown", (event) => {
 });
 $("start-chat").addEventListener("click", startChat);
 $("new-chat").addEventListener("click", () => {
+  const previous = $("share-summary").checked ? conversation?.token : null;
+  $("share-summary").checked = false;
   forgetConversation();
-  startChat();
+  startChat(previous);
 });
 $("composer").addEventListener("submit", send);
 $("body").addEventListener("keydown", (event) => {

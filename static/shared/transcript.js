@@ -5,20 +5,30 @@ export class Transcript {
     this.list = listElement;
     this.labels = labels; // {resident, counselor, system, sending, failed}
     this.bySeq = new Map();
+    // The highest seq up to which nothing is missing: what `sync` asks after.
     this.lastSeq = 0;
+    this.maxSeq = 0;
   }
 
   clear() {
     this.bySeq.clear();
     this.lastSeq = 0;
+    this.maxSeq = 0;
     this.list.replaceChildren();
+  }
+
+  // A push was missed (say, while the message queue was down): a later
+  // message arrived before an earlier one. The page then resyncs.
+  get hasGap() {
+    return this.maxSeq > this.lastSeq;
   }
 
   // Adds a stored message once; returns true if it was new.
   add(message) {
     if (this.bySeq.has(message.seq)) return false;
     this.bySeq.set(message.seq, message);
-    this.lastSeq = Math.max(this.lastSeq, message.seq);
+    this.maxSeq = Math.max(this.maxSeq, message.seq);
+    while (this.bySeq.has(this.lastSeq + 1)) this.lastSeq += 1;
     const pendingNode = message.client_id
       ? this.list.querySelector(`[data-client-id="${CSS.escape(message.client_id)}"]`)
       : null;
@@ -56,10 +66,15 @@ export class Transcript {
     who.className = "who";
     who.textContent = (message.author_role && this.labels[message.author_role])
       || this.labels[message.sender] || message.sender;
-    const body = document.createElement("p");
-    body.className = "body";
-    const notice = message.sender === "system" && this.labels.notices?.[message.body];
-    body.append(...highlighted(notice || message.body, activeSpans(message.assessment)));
+    let body;
+    if (message.card) {
+      body = referralCard(message.card, message.body, this.labels.card || cardLabels());
+    } else {
+      body = document.createElement("p");
+      body.className = "body";
+      const notice = message.sender === "system" && this.labels.notices?.[message.body];
+      body.append(...highlighted(notice || message.body, activeSpans(message.assessment)));
+    }
     const meta = document.createElement("span");
     meta.className = "meta";
     meta.textContent = pending
@@ -97,6 +112,84 @@ function highlighted(text, spans) {
   }
   if (at < text.length) nodes.push(document.createTextNode(text.slice(at)));
   return nodes;
+}
+
+// The card labels come from the page's strings ("card"), so every page that
+// shows a transcript gets them without passing them in.
+let pageCardLabels = null;
+function cardLabels() {
+  if (!pageCardLabels) pageCardLabels = readStrings().card || {};
+  return pageCardLabels;
+}
+
+// Runs of digits that look like a phone number (5+ digits, with spaces,
+// dashes or a leading +), to offer as tel: links.
+const PHONE = /\+?\d[\d\s-]{3,}\d/g;
+
+function contactNodes(contact) {
+  const nodes = [];
+  let at = 0;
+  for (const match of contact.matchAll(PHONE)) {
+    if (match.index > at) nodes.push(document.createTextNode(contact.slice(at, match.index)));
+    const link = document.createElement("a");
+    link.href = `tel:${match[0].replace(/[^+\d]/g, "")}`;
+    link.textContent = match[0];
+    nodes.push(link);
+    at = match.index + match[0].length;
+  }
+  if (at < contact.length) nodes.push(document.createTextNode(contact.slice(at)));
+  return nodes;
+}
+
+// A referral card: name, contact (numbers as tel: links), hours, area and
+// notes, with a Copy button that copies the card's plain text (``text``).
+export function referralCard(card, text, labels) {
+  const node = document.createElement("div");
+  node.className = "body referral-card";
+  const content = document.createElement("div");
+  content.className = "card-content";
+  const title = document.createElement("span");
+  title.className = "card-title";
+  title.textContent = labels.title || "";
+  const name = document.createElement("strong");
+  name.className = "card-name";
+  name.textContent = card.name;
+  const fields = document.createElement("dl");
+  const field = (label, nodes, className) => {
+    const term = document.createElement("dt");
+    term.textContent = label;
+    const value = document.createElement("dd");
+    value.className = className;
+    value.append(...nodes);
+    fields.append(term, value);
+  };
+  field(labels.contact, contactNodes(card.contact), "card-contact");
+  if (card.opening_hours) {
+    field(labels.hours, [document.createTextNode(card.opening_hours)], "card-hours");
+  }
+  field(labels.area, [document.createTextNode(card.area || labels.citywide || "")], "card-area");
+  if (card.notes) field(labels.notes, [document.createTextNode(card.notes)], "card-notes");
+  content.append(title, name, fields);
+  const copy = document.createElement("button");
+  copy.type = "button";
+  copy.className = "secondary card-copy";
+  copy.textContent = labels.copy;
+  const status = document.createElement("span");
+  status.className = "card-status";
+  status.setAttribute("aria-live", "polite");
+  copy.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+      status.textContent = labels.copied;
+    } catch {
+      // No clipboard (an old browser, or a page not served over HTTPS):
+      // select the card so the phone's own menu can copy it.
+      window.getSelection().selectAllChildren(content);
+      status.textContent = labels.copy_selected;
+    }
+  });
+  node.append(content, copy, status);
+  return node;
 }
 
 export function levelBadge(level, names) {

@@ -2,6 +2,8 @@
 // a live response clock against the target; overdue ones stand out.
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { keepSignedInWhileActive } from "/static/console/keepalive.js";
+import { startTeamPanel } from "/static/supervisor/team.js";
+import { Monitor } from "/static/supervisor/monitor.js";
 import { errorText, format, levelBadge, readStrings } from "/static/shared/transcript.js";
 
 const strings = readStrings();
@@ -11,6 +13,8 @@ let snapshot = { open: [], acknowledged: [] };
 
 keepSignedInWhileActive();
 const socket = io("/console");
+startTeamPanel(socket, strings);
+new Monitor(socket, strings);
 socket.on("connect", () => { $("connection").textContent = strings.connected; });
 socket.on("disconnect", () => { $("connection").textContent = strings.offline; });
 // The console queue carries callbacks; those whose window has closed are
