@@ -60,7 +60,7 @@ def main() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
     """Serve the web app and Socket.IO on HOST:PORT."""
-    from hotline import escalation_watch, retention_job
+    from hotline import escalation_watch, presence_watch, retention_job
     from hotline.extensions import socketio
     from hotline.services.accounts import create_first_admin
 
@@ -89,6 +89,7 @@ def serve(host: str, port: int) -> None:
     )
     escalation_watch.start(app)
     retention_job.start(app)
+    presence_watch.start(app)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True)
 
 

@@ -645,3 +645,21 @@ class DebriefRequest(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     handled_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     handled_at: Mapped[datetime | None]
+
+
+class ConsolePresence(Base):
+    """One open console connection, on whichever worker holds it.
+
+    Workers refresh ``seen_at`` for their own connections; a sweep removes
+    rows whose worker stopped refreshing (it died) and takes people with no
+    connection left off duty, so crisis alerts never go to an empty room.
+    """
+
+    __tablename__ = "console_presence"
+
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    worker: Mapped[str] = mapped_column(String(128))
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)

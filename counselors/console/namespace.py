@@ -22,6 +22,7 @@ from hotline.models import (
     Role,
     Sender,
 )
+from hotline.presence_watch import LOCAL_SIDS, WORKER
 from hotline.realtime import (
     RESPONDERS_ROOM,
     STAFF_ROOM,
@@ -36,7 +37,14 @@ from hotline.realtime import (
     publish_queue,
     publish_status,
 )
-from hotline.services import callbacks, canned, escalations, referrals, risk
+from hotline.services import (
+    callbacks,
+    canned,
+    escalations,
+    presence,
+    referrals,
+    risk,
+)
 from hotline.services.accounts import set_on_duty
 from hotline.services.closing import (
     NEEDS,
@@ -105,6 +113,9 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
             )
         user_id = _user_id()
         role = current_user.member.role
+        presence.connected(db.session, request.sid, user_id, WORKER)
+        LOCAL_SIDS.add(request.sid)
+        connection_state()["user_id"] = user_id
         connection_state()["bucket"] = TokenBucket(
             capacity=current_app.config["MESSAGE_BURST"],
             rate=current_app.config["MESSAGE_RATE"],
@@ -131,21 +142,13 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
             join_room(SUPERVISORS_ROOM)
 
     def on_disconnect(self, reason: Any = None) -> None:
-        if not current_user.is_authenticated:
-            return
-        user_id = _user_id()
-        room = counselor_room(user_id)
-        others = [
-            sid
-            for sid, _ in self.socketio.server.manager.get_participants(
-                self.namespace, room
-            )
-            if sid != request.sid
-        ]
-        if not others and current_user.member.is_on_duty:
-            # A closed tab must not leave a responder "on duty": alerts would
-            # go to nobody and residents would not be shown crisis numbers.
-            set_on_duty(db.session, user_id, False)
+        # Not current_user: an idle-expired sign-in still has a connection
+        # to forget. The last console of a person, on any worker, ends their
+        # shift: alerts must not go to an empty room.
+        LOCAL_SIDS.discard(request.sid)
+        user_id = connection_state().get("user_id")
+        if user_id is not None:
+            presence.disconnected(db.session, request.sid, user_id)
 
     # --- conversations -------------------------------------------------
 
