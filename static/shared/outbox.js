@@ -12,7 +12,13 @@ export function newClientId() {
 // Error codes after which resending cannot help.
 const FINAL_ERRORS = new Set([
   "invalid_input", "conversation_closed", "not_holder", "not_found", "unauthorized",
+  "forbidden", "not_a_chat", "blocked",
 ]);
+// After a failed send (rate limit, server trouble, a lost ack), try again
+// after a pause that doubles up to half a minute: a message must not wait
+// for the user's next keystroke or a reconnect.
+const FIRST_RETRY_MS = 2000;
+const LAST_RETRY_MS = 30000;
 
 export class Outbox {
   constructor(storageKey, send) {
@@ -20,6 +26,17 @@ export class Outbox {
     this.send = send; // async (item) => ack
     this.items = this.load();
     this.flushing = false;
+    this.retryTimer = null;
+    this.retryDelay = FIRST_RETRY_MS;
+  }
+
+  scheduleRetry(handlers) {
+    if (this.retryTimer || !this.items.length) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.flush(handlers);
+    }, this.retryDelay);
+    this.retryDelay = Math.min(this.retryDelay * 2, LAST_RETRY_MS);
   }
 
   load() {
@@ -53,7 +70,8 @@ export class Outbox {
 
   // Send in order, one at a time; stop at the first network failure and
   // leave the rest for the next flush (on reconnect).
-  async flush({ onAck, onFinalError }) {
+  async flush(handlers) {
+    const { onAck, onFinalError } = handlers;
     if (this.flushing) return;
     this.flushing = true;
     try {
@@ -63,16 +81,21 @@ export class Outbox {
         try {
           ack = await this.send(item);
         } catch {
-          return; // timeout or disconnected: retry on the next flush
+          // Timeout or disconnected: the reconnect flushes, and so does
+          // the retry timer if the connection never dropped.
+          this.scheduleRetry(handlers);
+          return;
         }
         if (ack && ack.ok) {
           this.drop(item.client_id);
+          this.retryDelay = FIRST_RETRY_MS;
           onAck(item, ack);
         } else if (ack && FINAL_ERRORS.has(ack.error?.code)) {
           this.drop(item.client_id);
           onFinalError(item, ack.error);
         } else {
-          return; // rate limited or server trouble: retry later
+          this.scheduleRetry(handlers); // rate limited or server trouble
+          return;
         }
       }
     } finally {
