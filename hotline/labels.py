@@ -36,7 +36,7 @@ def outcome_names() -> dict[str, str]:
 
 
 def no_data_outcome_names() -> dict[str, str]:
-    """Contacts with nobody to help; counted apart in reports."""
+    """Wrap-up outcomes of contacts with nobody to help."""
     return {
         "silent": _("Silent contact"),
         "prank": _("Prank"),

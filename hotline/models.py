@@ -144,7 +144,7 @@ class Outcome(enum.StrEnum):
     # A callback closed after its last unanswered attempt.
     NOT_REACHED = "not_reached"
     OTHER = "other"
-    # "No-data" contacts: nobody to help, counted apart in reports.
+    # "No-data" contacts: nobody to help (silent, prank, abusive, test).
     SILENT = "silent"
     PRANK = "prank"
     ABUSIVE = "abusive"
