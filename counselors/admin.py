@@ -29,6 +29,9 @@ class NewStaffForm(FlaskForm):
         _l("Password"), validators=[DataRequired(), Length(MIN_PASSWORD_CHARS, 256)]
     )
     role = SelectField(_l("Role"), choices=[SelectChoice(r.value) for r in Role])
+    display_name = StringField(
+        _l("First name shown to residents (optional)"), validators=[Length(0, 64)]
+    )
 
 
 @bp.route("/admin", methods=["GET", "POST"])
@@ -42,7 +45,11 @@ def staff() -> Any:
     if form.validate_on_submit():
         try:
             user_id = create_user(
-                db.session, form.username.data, form.password.data, Role(form.role.data)
+                db.session,
+                form.username.data,
+                form.password.data,
+                Role(form.role.data),
+                form.display_name.data or "",
             )
         except HotlineError as error:
             flash(error.message, "error")

@@ -121,7 +121,8 @@ def users() -> None:
 @users.command("create")
 @click.argument("username")
 @click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
-def create_user_command(username: str, role: str) -> None:
+@click.option("--display-name", default="", help="First name shown to residents.")
+def create_user_command(username: str, role: str, display_name: str) -> None:
     """Create a staff account; the password is read from stdin or prompted."""
     from hotline.errors import HotlineError
     from hotline.services.accounts import create_user
@@ -132,7 +133,7 @@ def create_user_command(username: str, role: str) -> None:
         password = sys.stdin.readline().rstrip("\n")
     with _session(_app()) as session:
         try:
-            create_user(session, username, password, Role(role))
+            create_user(session, username, password, Role(role), display_name)
         except HotlineError as error:
             raise click.ClickException(error.message) from error
     click.echo(f"created {role} '{username}'")

@@ -65,6 +65,11 @@ def closed_chat(
         {"conversation_id": conversation_id, "level": "high", "reason": "王 said so"},
         namespace=CONSOLE,
     )
+    counselor.emit(
+        "set_name",
+        {"conversation_id": conversation_id, "name": "王阿姨"},
+        namespace=CONSOLE,
+    )
     with app.app_context():
         session = db.new_session()
         pharmacy = resources.create(
@@ -179,6 +184,7 @@ def test_transcripts_go_and_the_anonymous_record_stays(app, scalar, closed_chat)
                 "triage_corrections",
                 "referrals",
                 "audit_events",
+                "conversations",
             )
             for row in session.execute(text(f"SELECT * FROM {table}")).all()
         )

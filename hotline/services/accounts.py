@@ -19,6 +19,7 @@ from hotline.services import audit
 _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 MIN_PASSWORD_CHARS = 10
+MAX_DISPLAY_NAME = 64
 # Verified against when the username is unknown, so a failed login takes the
 # same time whether or not the account exists.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
@@ -35,13 +36,31 @@ class StaffMember:
     is_on_duty: bool
 
 
-def create_user(session: Session, username: str, password: str, role: Role) -> int:
-    """Create a staff account; returns its id."""
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: Role,
+    display_name: str = "",
+) -> int:
+    """Create a staff account; returns its id. ``display_name`` is the first
+    name residents see (quick replies fill it in); the username if empty."""
+    display_name = display_name.strip()
+    if len(display_name) > MAX_DISPLAY_NAME:
+        raise InvalidInput(
+            f"Display names are at most {MAX_DISPLAY_NAME} characters.",
+            field="display_name",
+        )
     if not _USERNAME.match(username):
         raise InvalidInput("Usernames are 2-64 letters, digits, '.', '_' or '-'.")
     if len(password) < MIN_PASSWORD_CHARS:
         raise InvalidInput(f"Passwords need at least {MIN_PASSWORD_CHARS} characters.")
-    user = User(username=username, password_hash=_hasher.hash(password), role=role)
+    user = User(
+        username=username,
+        password_hash=_hasher.hash(password),
+        role=role,
+        display_name=display_name,
+    )
     session.add(user)
     try:
         session.commit()

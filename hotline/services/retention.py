@@ -139,6 +139,12 @@ def _erase_text(session: Session, conversation_ids: list[int]) -> None:
         .values(message_id=None, reason="")
     )
     session.execute(delete(Message).where(in_scope))
+    # What the resident liked to be called goes with their words.
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id.in_(conversation_ids))
+        .values(resident_name=None)
+    )
     session.execute(delete(Note).where(Note.conversation_id.in_(conversation_ids)))
     session.execute(
         update(WrapUp)
