@@ -251,6 +251,7 @@ def signed_in(app, make_user, username: str, role: Role) -> Any:
         "/api/auth/login", json={"username": username, "password": PASSWORD}
     )
     assert response.status_code == 200
+    http.get("/console/login?lang=en")  # pages in English from here on
     return http
 
 

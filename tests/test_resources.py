@@ -294,6 +294,7 @@ def directory_admin(app, make_user) -> Callable[[Role], Any]:
             json={"username": f"dir-{role.value}", "password": PASSWORD},
         )
         assert response.status_code == 200
+        http.get("/console/login?lang=en")  # pages in English from here on
         return http
 
     return sign_in
