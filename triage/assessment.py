@@ -69,6 +69,8 @@ class Assessment:
     model_level: str = ""
     reasons: tuple[str, ...] = ()
     capped: bool = False
+    unfamiliar: bool = False
+    known_share: float = 1.0
     suppressed: tuple[Signal, ...] = ()
     signals_omitted: int = 0
 
@@ -154,6 +156,8 @@ def _assessment(
         model_level=decision.model_level,
         reasons=decision.reasons,
         capped=decision.capped,
+        unfamiliar=decision.unfamiliar,
+        known_share=decision.known_share,
         suppressed=suppressed,
         signals_omitted=omitted,
     )
@@ -328,6 +332,8 @@ def explain(
         "rules": list(assessment.reasons),
         "raised_by_rules": RANK[assessment.level] > RANK[assessment.model_level],
         "capped": assessment.capped,
+        "unfamiliar": assessment.unfamiliar,
+        "known_share": round(assessment.known_share, 3),
         "suppressed": [s.to_dict() for s in assessment.suppressed],
         "top_features": contributions,
     }

@@ -138,7 +138,12 @@ def train_command(
 ) -> None:
     """Train the model on the authored corpus (plus --extra files)."""
     from triage.corpus import CORPUS_DIR, CorpusError, corpus_hash, load_corpus
-    from triage.model import DEFAULT_NAME, artefact_paths, read_metadata
+    from triage.model import (
+        ARTIFACT_FORMAT,
+        DEFAULT_NAME,
+        artefact_paths,
+        read_metadata,
+    )
     from triage.train import extra_artefact_name, train
 
     name = DEFAULT_NAME
@@ -146,7 +151,12 @@ def train_command(
         name = extra_artefact_name(list(extra))
     model_path, meta_path = artefact_paths(name, output)
     corpus_dir = corpus or CORPUS_DIR
-    if if_missing and model_path.exists() and meta_path.exists():
+    if (
+        if_missing
+        and model_path.exists()
+        and meta_path.exists()
+        and read_metadata(model_path).get("format") == ARTIFACT_FORMAT
+    ):
         metadata = read_metadata(model_path)
         click.echo(f"triage model present: {model_path} ({metadata.get('version')})")
         try:
@@ -252,6 +262,12 @@ def render_explanation(text: str, details: dict[str, Any]) -> str:
         + (
             "; capped: risk words only negated, idiomatic, past or reported"
             if details["capped"]
+            else ""
+        )
+        + (
+            f"; held at {details['level']}: little familiar text "
+            f"({details['known_share']:.0%} known) and no rule fired"
+            if details.get("unfamiliar")
             else ""
         ),
         "text: " + _bracketed(text, details["signals"]),

@@ -38,7 +38,9 @@ logger = logging.getLogger(__name__)
 ARTIFACT_DIR = Path(__file__).parent / "artifacts"
 DEFAULT_NAME = "default"
 MODEL_ENV = "HOTLINE_TRIAGE_MODEL"
-ARTIFACT_FORMAT = 1
+# 2: the length step learns familiar content units; the classifier has the
+# unfamiliar-text guard. Older artefacts are refused (and rebuilt by setup).
+ARTIFACT_FORMAT = 2
 RANK = {"low": 0, "moderate": 1, "high": 2, "crisis": 3}
 # Score bands keep score order and level order in agreement (queue sorting).
 BANDS = {
@@ -232,31 +234,100 @@ class SignalFeatures(TransformerMixin, BaseEstimator):
         )
 
 
+# Units of readable content: a CJK character, a Latin-script word, an emoji.
+_CONTENT_UNIT = re.compile(
+    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[a-z][a-z']*"
+    r"|[\u2190-\u2bff\u3297\u3299\U0001f000-\U0001faff]"
+)
+# Every letter or digit in any script, or an emoji: what "all of the text" counts.
+_CONTENT = re.compile(r"[^\W_]|[\u2190-\u2bff\u3297\u3299\U0001f000-\U0001faff]")
+
+
 class LengthFeatures(TransformerMixin, BaseEstimator):
-    """Pipeline step: message length (log, very short, short, long)."""
+    """Pipeline step: how much familiar text there is, and how long the text is.
+
+    With `measure="known"` (the default) the length columns count only the
+    characters of content units seen in training (CJK characters, Latin words
+    and emoji in ≥ `min_df` training texts); digits, markup, links and
+    gibberish do not count. A raw length column let length alone push a long
+    out-of-domain string (a URL, a block of digits, code) to crisis, because
+    in the corpus longer messages are more often urgent and the n-grams of
+    such a string carry no evidence either way. The last column is the share
+    of letters and digits that are *not* familiar.
+    """
+
+    def __init__(self, *, measure: str = "known", min_df: int = 2) -> None:
+        self.measure = measure
+        self.min_df = min_df
 
     def fit(self, X: Sequence[str], y: object = None) -> LengthFeatures:
-        """Stateless; returns self."""
+        """Learn the familiar content units (in ≥ min_df training texts)."""
+        if self.measure not in ("known", "raw"):
+            raise ValueError("measure must be 'known' or 'raw'")
+        frequency: Counter[str] = Counter()
+        for text in X:
+            frequency.update(set(_CONTENT_UNIT.findall(text)))
+        units = sorted(u for u, c in frequency.items() if c >= self.min_df)
+        self.units_ = np.asarray(units, dtype=np.str_)
         return self
 
-    def __sklearn_is_fitted__(self) -> bool:
-        """Stateless, so always ready."""
-        return True
+    def __getstate__(self) -> dict[str, Any]:
+        """Drop the lookup set: it is rebuilt from units_ on first use."""
+        state = dict(self.__dict__)
+        state.pop("_known", None)
+        return state
+
+    def _lookup(self) -> frozenset[str]:
+        known = self.__dict__.get("_known")
+        if known is None:
+            known = frozenset(str(unit) for unit in self.units_.tolist())
+            self._known = known
+        return known
+
+    def known_shares(self, X: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(familiar characters, share of letters and digits that are familiar)."""
+        known_units = self._lookup()
+        familiar = np.zeros(len(X))
+        shares = np.ones(len(X))
+        for row, text in enumerate(X):
+            known = sum(
+                len(unit) for unit in _CONTENT_UNIT.findall(text) if unit in known_units
+            )
+            total = len(_CONTENT.findall(text))
+            familiar[row] = known
+            if total:
+                shares[row] = min(known / total, 1.0)
+        return familiar, shares
 
     def components(self, X: Sequence[str]) -> Components:
-        """CSR parts of the four length columns."""
-        lengths = np.asarray([len(text) for text in X], dtype=np.float64)
-        columns = [np.log1p(lengths) / 6.0, lengths < 8, lengths < 20, lengths > 200]
+        """CSR parts of the five columns."""
+        raw = np.asarray([len(text) for text in X], dtype=np.float64)
+        familiar, shares = self.known_shares(X)
+        lengths = familiar if self.measure == "known" else raw
+        columns = [
+            np.log1p(lengths) / 6.0,
+            lengths < 8,
+            lengths < 20,
+            raw > 200,
+            1.0 - shares,
+        ]
         return _dense_components(np.column_stack(columns).astype(np.float64))
 
     def transform(self, X: Sequence[str]) -> sparse.csr_matrix:
-        """Four length columns per text."""
-        return _csr(self.components(X), 4)
+        """Five columns per text."""
+        return _csr(self.components(X), 5)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        """Names of the length columns."""
+        """Names of the columns."""
         return np.asarray(
-            ["length:log", "length:<8", "length:<20", "length:>200"], dtype=object
+            [
+                "length:log",
+                "length:<8",
+                "length:<20",
+                "length:>200",
+                "unfamiliar share",
+            ],
+            dtype=object,
         )
 
 
@@ -391,6 +462,7 @@ def build_pipeline(
     signal_features: str,
     signal_weight: float,
     blend_multinomial: bool,
+    length_measure: str = "known",
 ) -> Pipeline:
     """The level model: normalise → char + word n-grams + rule context → ordinal LR."""
     features = FeatureUnion(
@@ -409,7 +481,7 @@ def build_pipeline(
                 ),
             ),
             ("signals", SignalFeatures(features=signal_features, weight=signal_weight)),
-            ("length", LengthFeatures()),
+            ("length", LengthFeatures(measure=length_measure, min_df=min_df)),
         ]
     )
     classifier = CumulativeLogisticClassifier(
@@ -437,6 +509,10 @@ class Decision:
     capped: bool
     needs: tuple[str, ...]
     window: tuple[int, int]
+    # Share of the letters and digits the model knows from training, and
+    # whether the unfamiliar-text guard lowered the level.
+    known_share: float = 1.0
+    unfamiliar: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,6 +523,7 @@ class _Window:
     floor: str | None
     reasons: tuple[str, ...]
     suppressed_only: bool
+    known_share: float = 1.0
 
 
 class TriageClassifier(ClassifierMixin, BaseEstimator):
@@ -479,6 +556,9 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         moderate_threshold: float = 0.5,
         use_rules: bool = True,
         suppressed_cap: str | None = "moderate",
+        length_measure: str = "known",
+        min_known_share: float | None = None,
+        unfamiliar_cap: str | None = "moderate",
         needs_C: float = 10.0,
         needs_threshold: float = 0.5,
         needs_strategy: Mapping[str, str] | None = None,
@@ -498,6 +578,9 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         self.moderate_threshold = moderate_threshold
         self.use_rules = use_rules
         self.suppressed_cap = suppressed_cap
+        self.length_measure = length_measure
+        self.min_known_share = min_known_share
+        self.unfamiliar_cap = unfamiliar_cap
         self.needs_C = needs_C
         self.needs_threshold = needs_threshold
         self.needs_strategy = needs_strategy
@@ -528,6 +611,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             signal_features=self.signal_features,
             signal_weight=self.signal_weight,
             blend_multinomial=self.blend_multinomial,
+            length_measure=self.length_measure,
         )
         self.pipeline_.fit(list(X), labels)
         self.__dict__.pop("_heads", None)
@@ -631,6 +715,10 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             starts.append(last)
         return [(start, start + self.window) for start in starts]
 
+    def _length_block(self) -> LengthFeatures:
+        """The pipeline's length step (it also knows the familiar content units)."""
+        return self.pipeline_.named_steps["features"].named_transformers["length"]
+
     def _score_windows(
         self, normalized: Sequence[str]
     ) -> tuple[list[list[_Window]], np.ndarray]:
@@ -652,6 +740,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         need_probabilities = np.where(
             self.needs_fitted_, expit(outputs[:, heads:]), 0.0
         )
+        _, known_shares = self._length_block().known_shares(pieces)
         windows: list[list[_Window]] = []
         need_rows = np.zeros((len(normalized), len(NEEDS)))
         row = 0
@@ -668,6 +757,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
                         floor=analysis.floor if use else None,
                         reasons=analysis.reasons if use else (),
                         suppressed_only=use and analysis.suppressed_only,
+                        known_share=float(known_shares[row]),
                     )
                 )
                 need_rows[index] = np.maximum(need_rows[index], need_probabilities[row])
@@ -681,8 +771,8 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         crisis_threshold: float,
         urgent_threshold: float,
         moderate_threshold: float,
-    ) -> tuple[str, str, float, bool]:
-        """(level, model level, score, capped) for one window."""
+    ) -> tuple[str, str, float, bool, bool]:
+        """(level, model level, score, capped, unfamiliar) for one window."""
         p_crisis, p_high, p_moderate, _ = window.probabilities
         p_urgent = p_crisis + p_high
         p_concern = p_urgent + p_moderate
@@ -706,6 +796,20 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             and RANK[level] > RANK[cap]
         ):
             level, capped = cap, True
+        # Unfamiliar-text guard: with no rule evidence, the model alone may not
+        # escalate a text it mostly cannot read (markup, links, digits,
+        # gibberish): its probabilities there say little.
+        unfamiliar = False
+        guard = self.unfamiliar_cap
+        minimum = self.min_known_share
+        if (
+            guard is not None
+            and minimum is not None
+            and window.floor is None
+            and window.known_share < minimum
+            and RANK[level] > RANK[guard]
+        ):
+            level, unfamiliar = guard, True
         score = _banded_score(
             level,
             {
@@ -715,7 +819,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
                 "low": (p_concern, moderate_threshold),
             }[level],
         )
-        return level, model_level, score, capped
+        return level, model_level, score, capped, unfamiliar
 
     def decide_normalized(
         self,
@@ -737,16 +841,14 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
                 decisions.append(_EMPTY_DECISION)
                 continue
             best: tuple[int, float] | None = None
-            chosen: tuple[_Window, str, str, float, bool] | None = None
+            chosen: tuple[_Window, str, str, float, bool, bool] | None = None
             for window in text_windows:
-                level, model_level, score, capped = self._level_of(
-                    window, crisis_t, urgent_t, moderate_t
-                )
-                key = (RANK[level], score)
+                outcome = self._level_of(window, crisis_t, urgent_t, moderate_t)
+                key = (RANK[outcome[0]], outcome[2])
                 if best is None or key > best:
-                    best, chosen = key, (window, level, model_level, score, capped)
+                    best, chosen = key, (window, *outcome)
             assert chosen is not None
-            window, level, model_level, score, capped = chosen
+            window, level, model_level, score, capped, unfamiliar = chosen
             decisions.append(
                 Decision(
                     level=level,
@@ -761,6 +863,8 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
                     capped=capped,
                     needs=self._needs(text, need_row),
                     window=(window.start, window.end),
+                    known_share=window.known_share,
+                    unfamiliar=unfamiliar,
                 )
             )
         return decisions
@@ -814,10 +918,6 @@ def _block_width(block: Any) -> int:
     """Number of output columns of a feature block."""
     width = getattr(block, "n_features_out_", None)
     return int(width) if width is not None else len(block.get_feature_names_out())
-
-
-# A letter or digit in any script, or a pictograph/emoji.
-_CONTENT = re.compile(r"[^\W_]|[\u2190-\u2bff\u3297\u3299\U0001f000-\U0001faff]")
 
 
 def _has_content(text: str) -> bool:

@@ -1407,6 +1407,7 @@ IDIOMS: tuple[str, ...] = (
     r"笑死",
     r"笑死我了",
     r"笑死人",
+    r"笑不活",
     r"累死",
     r"累得半死",
     r"饿死",
@@ -1471,6 +1472,7 @@ IDIOMS: tuple[str, ...] = (
     r"上吊了(?:个|一)",
     r"告别式",
     r"could murder",
+    r"rope for (?:the |a )?(?:clothes ?line|washing line|laundry)",
     r"murder a",
     r"overdosed? on (?!pills|meds|my|her|his|sleeping|"
     r"insulin|tablets|them)",
@@ -1539,7 +1541,8 @@ _EN_NEGATION_REACH = 48
 _PAST = re.compile(
     r"(?:以前|曾经|之前|那时|那会儿|当时|当年|年前|小时候|上学的时候|去年|前几年|那几年|"
     r"有段时间|大学时|上学时|年轻时|高中时|初中时|"
-    r"\b(?:used to|years ago|back then|in the past|when i was|a few years|last year|"
+    r"\b(?:used to|years ago|a year ago|a while ago|back then|in the past|"
+    r"when i was|a few years|last year|"
     r"last (?:winter|summer|spring|autumn|fall|month)|long time ago|months ago|"
     r"at one point|had (?:thought|tried)|as a teen|was in a (?:really )?dark place))"
     r"[^，,。.!！?？;；\n]*$"

@@ -54,6 +54,11 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "signal_features": "context",
     "signal_weight": 1.0,
     "blend_multinomial": True,
+    # Length counts familiar text only; with no rule evidence, a text less
+    # than 30% familiar is held at high (see the model card).
+    "length_measure": "known",
+    "min_known_share": 0.3,
+    "unfamiliar_cap": "high",
 }
 # Thresholds are tuned on dev for the DESIGN §4 targets themselves. A margin
 # was tried: the dev split has ~90 crisis and ~195 urgent messages, so one

@@ -2,8 +2,8 @@
 
 A resident sends them; a supervisor sees them in the queue preview and the
 console transcript, writes them into a note, a triage correction, a reply
-and a wrap-up, then opens the transcript page, the escalation board (the
-triage takes some payloads for a crisis) and the audit log. Nothing may run:
+and a wrap-up, escalates with them as the reason, then opens the transcript
+page, the escalation board and the audit log. Nothing may run:
 every payload would set ``window.__xss``, change the title or open a dialog,
 and a CSP refusal would show up as a console error, which the ``open_page``
 fixture fails on. The text must read exactly as it was typed.
@@ -81,6 +81,12 @@ def test_xss_payloads_render_as_text_everywhere(
     console.select_option("#correct-level", "high")
     console.fill("#correct-reason", JOINED)
     console.locator("#triage-form button[type=submit]").click()
+    expect(console.locator("#correct-reason")).to_have_value("")
+
+    # Escalated by hand with the payloads as the reason: they reach the
+    # escalation board too.
+    console.fill("#correct-reason", JOINED)
+    console.click("#escalate")
     expect(console.locator("#correct-reason")).to_have_value("")
 
     send(console, JOINED)
