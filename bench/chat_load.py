@@ -296,6 +296,10 @@ class HotlineTarget(Target):
             HOTLINE_MESSAGE_RATE="1000",
             HOTLINE_MESSAGE_BURST="1000",
             HOTLINE_RATELIMIT_ENABLED="0",
+            # Each bench counsellor holds active/counselors chats (10 at the
+            # default load), past the per-person load limits of the console.
+            HOTLINE_MAX_CONVERSATIONS="1000",
+            HOTLINE_MAX_HIGH_RISK="1000",
         )
         self.server = ServerProcess(
             [*hotline_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],

@@ -75,7 +75,9 @@ def load_user(user_id: str) -> SignedInStaff | None:
     """Reload the staff member each request so deactivation takes effect at once."""
     if not user_id.isdigit():
         return None
-    member = load_staff(db.session, int(user_id))
+    # Runs on every request and console event: a read, so it must not take
+    # SQLite's write lock (hotline.database).
+    member = load_staff(db.read_session, int(user_id))
     if member is None or not _session_is_current(on_duty=member.is_on_duty):
         return None
     return SignedInStaff(member)

@@ -3,6 +3,12 @@
 A session lives for one HTTP request or one Socket.IO event: Flask-SocketIO
 runs every event inside its own request context, so the teardown hook below
 closes the session after each event as well as after each request.
+
+On a SQLite file, work that only reads (the staff reload on every console
+event, who to deliver a message to) can use ``read_session``: its own
+connections, deferred transactions and ``PRAGMA query_only``, so it never
+takes the write lock that every ``session`` transaction takes at BEGIN
+(docs/decisions.md, "SQLite: one writer, readers apart").
 """
 
 from __future__ import annotations
@@ -14,8 +20,13 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine tuned for the backend named by ``url``."""
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """Create an engine tuned for the backend named by ``url``.
+
+    ``read_only`` (SQLite only) makes an engine whose connections refuse to
+    write and whose transactions start deferred, so they never wait for or
+    hold the write lock.
+    """
     options: dict[str, Any] = {"future": True}
     if url.startswith("sqlite"):
         options["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -24,8 +35,28 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, **options)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _configure_sqlite)
-        event.listen(engine, "begin", _begin_immediate)
+        if read_only:
+            event.listen(engine, "connect", _refuse_writes)
+            event.listen(engine, "begin", _begin_deferred)
+        else:
+            event.listen(engine, "begin", _begin_immediate)
     return engine
+
+
+def has_separate_reader(url: str) -> bool:
+    """Whether reads get their own engine: only for a SQLite file, where
+    every write transaction takes the database's one write lock. An
+    in-memory database is private to its connection, and PostgreSQL readers
+    never wait for writers."""
+    return (
+        url.startswith("sqlite")
+        and ":memory:" not in url
+        and url
+        not in (
+            "sqlite://",
+            "sqlite+pysqlite://",
+        )
+    )
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -47,12 +78,30 @@ def _begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _refuse_writes(dbapi_connection: Any, _record: Any) -> None:
+    # A reader that tried to write would upgrade a deferred transaction and
+    # could fail with SQLITE_BUSY_SNAPSHOT; make any such write fail at once
+    # ("attempt to write a readonly database") so it is caught in tests.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
+
+
+def _begin_deferred(connection: Any) -> None:
+    # A deferred transaction on a WAL database reads a snapshot and never
+    # takes the write lock, so it neither waits for nor blocks a writer.
+    connection.exec_driver_sql("BEGIN")
+
+
 class Database:
-    """Holds the engine and hands out one session per request or socket event."""
+    """Holds the engines and hands out one session per request or socket event
+    (and, on SQLite, one read-only session)."""
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
         self.session_factory: sessionmaker[Session] | None = None
+        self.read_engine: Engine | None = None
+        self.read_session_factory: sessionmaker[Session] | None = None
 
     def init_app(self, app: Flask) -> None:
         """Bind to ``app``'s ``DATABASE_URL`` and close sessions at teardown."""
@@ -60,8 +109,16 @@ class Database:
         # that restarts the app) must not leave the first pool's connections
         # to be closed by the garbage collector.
         self.dispose()
-        self.engine = make_engine(app.config["DATABASE_URL"])
+        url = app.config["DATABASE_URL"]
+        self.engine = make_engine(url)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        if has_separate_reader(url):
+            self.read_engine = make_engine(url, read_only=True)
+            self.read_session_factory = sessionmaker(
+                self.read_engine, expire_on_commit=False
+            )
+        else:
+            self.read_engine = self.read_session_factory = None
         app.extensions["hotline_db"] = self
         app.teardown_appcontext(self._close_session)
 
@@ -73,6 +130,20 @@ class Database:
             g.db_session = self.session_factory()
         return g.db_session
 
+    @property
+    def read_session(self) -> Session:
+        """A session for work that never writes, in the current request or event.
+
+        On a SQLite file it has its own connection and cannot write; it sees
+        everything committed before its transaction began (so a read after
+        ``session`` committed sees that commit). Elsewhere it is ``session``.
+        """
+        if self.read_session_factory is None:
+            return self.session
+        if "db_read_session" not in g:
+            g.db_read_session = self.read_session_factory()
+        return g.db_read_session
+
     def new_session(self) -> Session:
         """A session outside any request (CLI, background work); caller closes it."""
         assert self.session_factory is not None, "Database.init_app not called"
@@ -80,11 +151,13 @@ class Database:
 
     @staticmethod
     def _close_session(_exc: BaseException | None) -> None:
-        session = g.pop("db_session", None)
-        if session is not None:
-            session.close()
+        for key in ("db_session", "db_read_session"):
+            session = g.pop(key, None)
+            if session is not None:
+                session.close()
 
     def dispose(self) -> None:
         """Close pooled connections (tests and shutdown)."""
-        if self.engine is not None:
-            self.engine.dispose()
+        for engine in (self.engine, self.read_engine):
+            if engine is not None:
+                engine.dispose()

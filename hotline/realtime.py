@@ -15,8 +15,8 @@ from flask import current_app, request
 from sqlalchemy.orm import Session
 
 from hotline.extensions import socketio
-from hotline.services import escalations, monitoring
-from hotline.services.conversations import MessageView
+from hotline.services import escalations
+from hotline.services.conversations import MessageView, joined_staff
 from hotline.services.queue import (
     conversation_status,
     estimate_minutes,
@@ -60,15 +60,20 @@ def _to_console(event: str, payload: Any, room: str) -> None:
 def deliver_message(
     session: Session, message: MessageView, holder_id: int | None
 ) -> None:
-    """Push a stored message to the resident and to the staff in the chat."""
+    """Push a stored message to the resident and to the staff in the chat.
+
+    ``session`` only reads (who joined), so it may be ``db.read_session``.
+    """
     socketio.emit(
         "message",
         message.to_payload(),
         to=conversation_room(message.conversation_id),
         namespace=CHAT_NAMESPACE,
     )
-    staff = {holder_id, escalations.joined_responder(session, message.conversation_id)}
-    staff |= monitoring.joined_supervisors(session, message.conversation_id)
+    # Looked up after the commit, so a responder or supervisor whose join
+    # committed before this point gets the message, and one who joins later
+    # finds it in their sync.
+    staff = joined_staff(session, message.conversation_id) | {holder_id}
     staff_payload = message.to_payload(for_staff=True)
     for user_id in staff - {None}:
         _to_console("message", staff_payload, counselor_room(user_id))
@@ -126,12 +131,17 @@ def escalation_snapshot(session: Session) -> dict[str, Any]:
     }
 
 
-def alert_escalation(session: Session, escalation_id: int, *, repeat: bool) -> str:
+def alert_escalation(
+    session: Session, escalation_id: int, *, repeat: bool, publish: bool = True
+) -> str:
     """Alert the people who must act; never silent. Returns who was alerted.
 
     On-duty social workers first; supervisors on duty when no social worker
     is; when nobody is on duty the resident is shown emergency contacts at
     once, and the escalation stays open for whoever comes on duty next.
+    ``publish=False`` leaves the responders' list to the caller: a batch of
+    re-alerts should send it once, not once per escalation (each list holds
+    every open escalation, so N re-alerts would cost N² rows).
     """
     view = escalations.get(session, escalation_id)
     payload = {**view.to_payload(), "repeat": repeat}
@@ -139,7 +149,8 @@ def alert_escalation(session: Session, escalation_id: int, *, repeat: bool) -> s
     recipients = social_workers or supervisors
     for user_id in recipients:
         _to_console("escalation", payload, counselor_room(user_id))
-    publish_escalations(session)
+    if publish:
+        publish_escalations(session)
     if recipients:
         return "social_workers" if social_workers else "supervisors"
     # Every time nobody can be alerted, the resident sees where to get help.

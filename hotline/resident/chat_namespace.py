@@ -76,7 +76,9 @@ class ChatNamespace(Namespace):
         )
         # Re-delivered on a resend too: the first delivery may have been lost
         # with a dying worker, and clients drop seqs they already have.
-        deliver_message(db.session, posted.message, posted.holder_id)
+        # Who else is in the chat is read after the commit, without the
+        # write lock (hotline.database).
+        deliver_message(db.read_session, posted.message, posted.holder_id)
         if posted.escalation_id is not None:
             alert_escalation(db.session, posted.escalation_id, repeat=False)
         if posted.created and posted.holder_id is None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, insert, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,7 +35,7 @@ from hotline.models import (
     utcnow,
 )
 from hotline.services import escalations
-from hotline.services.risk import TriageResult, apply_assessment
+from hotline.services.risk import ConversationRisk, TriageResult, apply_assessment
 
 SUPPORTED_LANGS = ("zh", "en")
 # The audit action that records a supervisor joining a chat openly.
@@ -169,6 +169,61 @@ def may_write_as_staff(staff_id: int) -> Any:
     return (Conversation.counselor_id == staff_id) | joined | joined_openly
 
 
+def joined_staff(session: Session, conversation_id: int) -> set[int]:
+    """Staff who joined the chat besides its holder: the responder in its
+    escalation and supervisors who joined openly. One query, no transaction
+    left open (it runs after the message's commit, for delivery)."""
+    joined = set(session.scalars(_JOINED_STAFF, {"conversation_id": conversation_id}))
+    session.rollback()
+    return joined - {None}
+
+
+# The statements every message runs are built once, with bound parameters:
+# SQLAlchemy then reuses their cache key and compiled form instead of
+# rebuilding and hashing the expression per message.
+_CONVERSATION_ID = bindparam("conversation_id")
+_STAFF_ID = bindparam("staff_id")
+_JOINED_STAFF = union(
+    select(Escalation.assignee_id.label("user_id")).where(
+        Escalation.conversation_id == _CONVERSATION_ID,
+        Escalation.state == EscalationState.JOINED,
+    ),
+    select(AuditEvent.actor_id.label("user_id")).where(
+        AuditEvent.conversation_id == _CONVERSATION_ID,
+        AuditEvent.action == OPEN_JOIN_ACTION,
+    ),
+)
+
+
+def _next_seq(allowed: Any) -> Any:
+    return (
+        update(Conversation)
+        .where(Conversation.id == _CONVERSATION_ID, allowed)
+        .values(last_seq=Conversation.last_seq + 1)
+        .returning(
+            Conversation.last_seq,
+            Conversation.state,
+            Conversation.counselor_id,
+            Conversation.risk_level,
+            Conversation.needs,
+            Conversation.risk_signals,
+        )
+        # Nothing in the identity map needs the new seq, and skipping the
+        # synchronisation saves work on every message.
+        .execution_options(synchronize_session=False)
+    )
+
+
+_NEXT_SEQ_FOR_RESIDENT = _next_seq(Conversation.state != ConversationState.CLOSED)
+_NEXT_SEQ_FOR_STAFF = _next_seq(
+    (Conversation.state == ConversationState.ACTIVE)
+    & (Conversation.channel == Channel.CHAT)
+    & may_write_as_staff(_STAFF_ID)
+)
+# Core, not ORM: the hot path needs the new id, not an object to track.
+_INSERT_MESSAGE = insert(Message.__table__).returning(Message.__table__.c.id)
+
+
 def post_message(
     session: Session,
     conversation_id: int,
@@ -191,27 +246,16 @@ def post_message(
     """
     # No read first: the unique constraint on (conversation_id, client_id)
     # catches a resend, which is rare; the common path saves a statement.
-    allowed = Conversation.id == conversation_id
     if sender is Sender.COUNSELOR:
         assert counselor_id is not None
-        allowed &= (
-            (Conversation.state == ConversationState.ACTIVE)
-            & (Conversation.channel == Channel.CHAT)
-            & may_write_as_staff(counselor_id)
-        )
+        row = session.execute(
+            _NEXT_SEQ_FOR_STAFF,
+            {"conversation_id": conversation_id, "staff_id": counselor_id},
+        ).one_or_none()
     else:
-        allowed &= Conversation.state != ConversationState.CLOSED
-    row = session.execute(
-        update(Conversation)
-        .where(allowed)
-        .values(last_seq=Conversation.last_seq + 1)
-        .returning(
-            Conversation.last_seq,
-            Conversation.state,
-            Conversation.counselor_id,
-            Conversation.risk_rank,
-        )
-    ).one_or_none()
+        row = session.execute(
+            _NEXT_SEQ_FOR_RESIDENT, {"conversation_id": conversation_id}
+        ).one_or_none()
     if row is None:
         # A resend of a message stored before the conversation closed (or
         # before the holder changed) still gets its original ack.
@@ -220,19 +264,21 @@ def post_message(
             return _already_stored(session, existing)
         session.rollback()
         raise _refusal(session, conversation_id, sender)
-    seq, state, holder_id, rank_before = row
-    message = Message(
-        conversation_id=conversation_id,
-        seq=seq,
-        sender=sender,
-        counselor_id=counselor_id,
-        client_id=client_id,
-        body=body,
-        sent_at=utcnow(),
-    )
-    session.add(message)
+    seq, state, holder_id, level_before, needs, signals = row
+    sent_at = utcnow()
     try:
-        session.flush()
+        message_id = session.execute(
+            _INSERT_MESSAGE,
+            {
+                "conversation_id": conversation_id,
+                "seq": seq,
+                "sender": sender,
+                "counselor_id": counselor_id,
+                "client_id": client_id,
+                "body": body,
+                "sent_at": sent_at,
+            },
+        ).scalar_one()
     except IntegrityError:
         # Another connection stored the same client_id first: report that one.
         session.rollback()
@@ -240,9 +286,15 @@ def post_message(
         if existing is None:
             raise
         return _already_stored(session, existing)
-    risk_level, escalation_id = list(RiskLevel)[rank_before], None
+    risk_level, escalation_id = level_before, None
     if assessment is not None:
-        risk_level = apply_assessment(session, conversation_id, message.id, assessment)
+        risk_level = apply_assessment(
+            session,
+            conversation_id,
+            message_id,
+            assessment,
+            current=ConversationRisk(level_before, needs, signals),
+        )
         if assessment.level is RiskLevel.CRISIS:
             escalation_id = escalations.open_if_needed(
                 session, conversation_id, level=RiskLevel.CRISIS, source="triage"
@@ -253,7 +305,7 @@ def post_message(
         seq=seq,
         sender=str(sender),
         body=body,
-        sent_at=message.sent_at,
+        sent_at=sent_at,
         client_id=client_id,
         author_role=author_role,
         assessment=assessment.to_payload() if assessment else None,
@@ -264,7 +316,7 @@ def post_message(
         state=state,
         holder_id=holder_id,
         risk_level=risk_level,
-        risk_raised=risk_level.rank > rank_before,
+        risk_raised=risk_level.rank > level_before.rank,
         escalation_id=escalation_id,
     )
 

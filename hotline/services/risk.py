@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from hotline.errors import InvalidInput, NotFound
@@ -73,46 +74,88 @@ def warm_up() -> str:
     """Load the triage model now, so the first resident does not wait for it.
 
     Returns the model version. Raises if the model is missing: a server must
-    not start without triage.
+    not start without triage. Call it once, just before serving.
     """
     from triage import assess, get_default_model
 
     get_default_model()
-    return str(assess("你好").to_dict()["model"])
+    version = str(assess("你好").to_dict()["model"])
+    # The model and the app live as long as the process. Left to the garbage
+    # collector, every full collection walks them again (~100 ms), which in
+    # a gevent worker stalls every connection at once: the benchmark's p99
+    # was such stalls. Freezing moves them out of its way (docs/decisions.md).
+    gc.collect()
+    gc.freeze()
+    return version
+
+
+# Core, built once: one assessment row per resident message.
+_INSERT_ASSESSMENT = insert(Assessment.__table__)
+
+
+@dataclass(frozen=True)
+class ConversationRisk:
+    """A conversation's risk as stored: level, needs and fired signal names."""
+
+    level: RiskLevel
+    needs: list[str]
+    signals: list[str]
 
 
 def apply_assessment(
-    session: Session, conversation_id: int, message_id: int, result: TriageResult
+    session: Session,
+    conversation_id: int,
+    message_id: int,
+    result: TriageResult,
+    *,
+    current: ConversationRisk | None = None,
 ) -> RiskLevel:
     """Store an assessment and raise the conversation's risk (never lower it).
 
     Runs inside the caller's transaction; returns the conversation's level.
+    ``current`` is the conversation's risk as read in this transaction after
+    its row was locked (``post_message`` gets it from its UPDATE), which
+    saves reading it again.
     """
-    session.add(
-        Assessment(
-            message_id=message_id,
-            conversation_id=conversation_id,
-            level=result.level,
-            score=result.score,
-            signals=result.signals,
-            needs=result.needs,
-            model_version=result.model_version,
-            created_at=utcnow(),
-        )
+    session.execute(
+        _INSERT_ASSESSMENT,
+        {
+            "message_id": message_id,
+            "conversation_id": conversation_id,
+            "level": result.level,
+            "score": result.score,
+            "signals": result.signals,
+            "needs": result.needs,
+            "model_version": result.model_version,
+            "created_at": utcnow(),
+        },
     )
-    conversation = session.get(Conversation, conversation_id)
-    assert conversation is not None
-    if result.level.rank > conversation.risk_rank:
-        conversation.risk_level = result.level
-        conversation.risk_rank = result.level.rank
-    merged = sorted(set(conversation.needs) | set(result.needs))
-    if merged != sorted(conversation.needs):
-        conversation.needs = merged
+    if current is None:
+        row = session.execute(
+            select(
+                Conversation.risk_level, Conversation.needs, Conversation.risk_signals
+            ).where(Conversation.id == conversation_id)
+        ).one()
+        current = ConversationRisk(*row)
+    changes: dict[str, Any] = {}
+    level = current.level
+    if result.level.rank > level.rank:
+        level = result.level
+        changes.update(risk_level=level, risk_rank=level.rank)
+    merged = sorted(set(current.needs) | set(result.needs))
+    if merged != sorted(current.needs):
+        changes["needs"] = merged
     fired = [s["name"] for s in result.signals if s.get("status", "active") == "active"]
-    names = list(dict.fromkeys([*conversation.risk_signals, *fired]))[:MAX_SIGNAL_NAMES]
-    if names != conversation.risk_signals:
-        conversation.risk_signals = names
-    return conversation.risk_level
+    names = list(dict.fromkeys([*current.signals, *fired]))[:MAX_SIGNAL_NAMES]
+    if names != current.signals:
+        changes["risk_signals"] = names
+    if changes:
+        session.execute(
+            update(Conversation.__table__)
+            .where(Conversation.__table__.c.id == conversation_id)
+            .values(**changes)
+        )
+    return level
 
 
 def correct_level_and_escalate(

@@ -1,0 +1,121 @@
+"""CPU per resident message on the hot path, in process (no sockets).
+
+``python -m bench.hot_path [--messages N] [--body TEXT]``: five held
+conversations on a fresh SQLite file, residents writing through
+Flask-SocketIO's test clients and a counsellor answering every fifth
+message. Prints the median CPU milliseconds per resident message of three
+rounds. Far less noisy than the socket benchmark, so it separates small
+changes to the handlers and services; it says nothing about latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.chat_load import COUNSELOR_PASSWORD, FILLER
+
+CHATS = 5
+REPLY_EVERY = 5
+
+
+def measure(messages: int, body: str) -> list[float]:
+    """CPU ms per resident message for three rounds of ``messages``."""
+    from hotline import create_app
+    from hotline.extensions import db, socketio
+    from hotline.migrate import upgrade
+    from hotline.models import Role
+    from hotline.services.accounts import create_user
+    from hotline.services.risk import warm_up
+
+    url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'hot-path.sqlite3'}"
+    upgrade(url)
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": "hot-path",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "MESSAGE_RATE": 100_000,
+            "MESSAGE_BURST": 100_000,
+            "MAX_CONVERSATIONS_PER_COUNSELOR": 1000,
+            "MAX_HIGH_RISK_PER_COUNSELOR": 1000,
+        }
+    )
+    warm_up()
+    with app.app_context():
+        session = db.new_session()
+        create_user(session, "bench", COUNSELOR_PASSWORD, Role.COUNSELOR)
+        session.close()
+    http = app.test_client()
+    http.post(
+        "/api/auth/login", json={"username": "bench", "password": COUNSELOR_PASSWORD}
+    )
+    console = socketio.test_client(app, namespace="/console", flask_test_client=http)
+    chats: list[tuple[int, Any]] = []
+    for _ in range(CHATS):
+        started = app.test_client().post("/api/chat", json={"lang": "zh"}).json
+        assert started is not None
+        resident = socketio.test_client(
+            app, namespace="/chat", auth={"token": started["token"]}
+        )
+        conversation_id = started["conversation_id"]
+        ack = console.emit(
+            "claim",
+            {"conversation_id": conversation_id},
+            namespace="/console",
+            callback=True,
+        )
+        assert ack["ok"], ack
+        chats.append((conversation_id, resident))
+
+    def run(count: int, tag: str) -> float:
+        started = time.process_time()
+        for k in range(count):
+            conversation_id, resident = chats[k % CHATS]
+            ack = resident.emit(
+                "message",
+                {"client_id": f"{tag}-{k:08d}", "body": body},
+                namespace="/chat",
+                callback=True,
+            )
+            assert ack["ok"], ack
+            if k % REPLY_EVERY == 0:
+                ack = console.emit(
+                    "message",
+                    {
+                        "conversation_id": conversation_id,
+                        "client_id": f"{tag}-reply-{k:08d}",
+                        "body": "嗯，我在听。",
+                    },
+                    namespace="/console",
+                    callback=True,
+                )
+                assert ack["ok"], ack
+            resident.get_received("/chat")
+            console.get_received("/console")
+        return (time.process_time() - started) / count * 1000
+
+    run(100, "warm")
+    return [run(messages, f"round{i}") for i in range(3)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=600)
+    # The socket benchmark's 60-character body.
+    parser.add_argument("--body", default=(FILLER * 2)[:60])
+    args = parser.parse_args()
+    rounds = measure(args.messages, args.body)
+    print(
+        f"CPU per resident message: {statistics.median(rounds):.3f} ms "
+        f"(rounds: {', '.join(f'{r:.3f}' for r in rounds)})"
+    )
+
+
+if __name__ == "__main__":
+    main()
