@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from hotline.errors import Forbidden, InvalidInput, NotFound, NotHolder
+from hotline.errors import Forbidden, InvalidInput, NotFound
 from hotline.models import CannedResponse, Conversation, Role, User, utcnow
 from hotline.services import audit
 from hotline.services.conversations import may_write_as_staff
+from hotline.services.queue import not_held_error, update_as_holder
 from hotline.validation import text_field
 
 # In the order a conversation usually goes: the library is listed this way.
@@ -252,7 +253,7 @@ def library(
             )
         ).one_or_none()
         if row is None:
-            raise _not_held(session, conversation_id)
+            raise not_held_error(session, conversation_id)
         conversation_lang, resident_name = row
         if lang is None and conversation_lang in LANGUAGES:
             lang = conversation_lang
@@ -473,24 +474,8 @@ def set_resident_name(
             field="name",
             max_chars=MAX_NAME_CHARS,
         )
-    result = session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id, may_write_as_staff(staff_id))
-        .values(resident_name=value)
-    )
-    if result.rowcount != 1:
-        session.rollback()
-        raise _not_held(session, conversation_id)
-    session.commit()
+    update_as_holder(session, conversation_id, staff_id, resident_name=value)
     return value
-
-
-def _not_held(session: Session, conversation_id: int) -> Exception:
-    exists = session.scalar(
-        select(Conversation.id).where(Conversation.id == conversation_id)
-    )
-    session.rollback()
-    return NotHolder() if exists is not None else NotFound("No such conversation.")
 
 
 # --- the default library ------------------------------------------------

@@ -394,7 +394,7 @@ def release_conversation(
     )
     if result.rowcount != 1:
         session.rollback()
-        raise _not_held(session, conversation_id)
+        raise not_held_error(session, conversation_id)
     audit.record(
         session, "release", actor_id=counselor_id, conversation_id=conversation_id
     )
@@ -434,7 +434,7 @@ def require_holder(session: Session, conversation_id: int, counselor_id: int) ->
     )
     session.rollback()
     if allowed is None:
-        raise _not_held(session, conversation_id)
+        raise not_held_error(session, conversation_id)
 
 
 def held_conversation(session: Session, conversation_id: int) -> HeldConversation:
@@ -460,7 +460,8 @@ def _held_view(conversation: Conversation) -> HeldConversation:
     )
 
 
-def _not_held(session: Session, conversation_id: int) -> Exception:
+def not_held_error(session: Session, conversation_id: int) -> Exception:
+    """NotHolder if the conversation exists, else NotFound (ends the transaction)."""
     exists = session.scalar(
         select(Conversation.id).where(Conversation.id == conversation_id)
     )
@@ -475,3 +476,19 @@ def holder_of(session: Session, conversation_id: int) -> int | None:
     )
     session.rollback()
     return holder
+
+
+def update_as_holder(
+    session: Session, conversation_id: int, staff_id: int, **values: Any
+) -> None:
+    """Set fields of a conversation the staff member holds or joined, and
+    commit; NotHolder or NotFound otherwise."""
+    result = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, may_write_as_staff(staff_id))
+        .values(**values)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        raise not_held_error(session, conversation_id)
+    session.commit()

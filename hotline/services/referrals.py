@@ -41,6 +41,7 @@ from hotline.models import (
 )
 from hotline.services import audit
 from hotline.services.conversations import MessageView, may_write_as_staff
+from hotline.services.queue import update_as_holder
 from hotline.services.resources import ResourceView, areas, search, suggest
 
 MAX_FOLLOW_UP_NOTE_CHARS = 2000
@@ -289,24 +290,8 @@ def set_area(
         raise InvalidInput(
             f"'area' is longer than {MAX_AREA_CHARS} characters.", field="area"
         )
-    result = session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id, may_write_as_staff(staff_id))
-        .values(area=value)
-    )
-    if result.rowcount != 1:
-        session.rollback()
-        raise _not_held(session, conversation_id)
-    session.commit()
+    update_as_holder(session, conversation_id, staff_id, area=value)
     return value
-
-
-def _not_held(session: Session, conversation_id: int) -> Exception:
-    exists = session.scalar(
-        select(Conversation.id).where(Conversation.id == conversation_id)
-    )
-    session.rollback()
-    return NotHolder() if exists is not None else NotFound("No such conversation.")
 
 
 def conversation_referrals(

@@ -1,6 +1,7 @@
 // The resident's callback request: a short form (number, time slot, what we
 // may say), then a status card that follows the request until it is done.
 // The request's id and token stay on this device, like a chat's.
+import { showCrisisLines } from "/static/resident/crisis.js";
 import { format, readStrings } from "/static/shared/transcript.js";
 
 const CALLBACK_KEY = "hotline.callback";
@@ -128,20 +129,7 @@ async function submit(event) {
 }
 
 function renderCrisis(lines) {
-  const panel = $("callback-crisis");
-  const intro = document.createElement("p");
-  intro.textContent = text.crisis;
-  const list = document.createElement("ul");
-  for (const { key, number } of lines) {
-    const link = document.createElement("a");
-    link.href = `tel:${number}`;
-    link.textContent = `${strings.crisis_line_names[key] || key} ${number}`;
-    const item = document.createElement("li");
-    item.append(link);
-    list.append(item);
-  }
-  panel.replaceChildren(intro, list);
-  panel.hidden = false;
+  showCrisisLines($("callback-crisis"), text.crisis, lines, strings.crisis_line_names);
 }
 
 function dayName(date) {

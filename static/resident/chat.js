@@ -2,6 +2,7 @@
 // with acknowledgements, resync after any reconnect, leave in one keystroke.
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { Outbox } from "/static/shared/outbox.js";
+import { showCrisisLines } from "/static/resident/crisis.js";
 import { resetSurvey, setupSurvey } from "/static/resident/survey.js";
 import { Transcript, errorText, format, readStrings } from "/static/shared/transcript.js";
 
@@ -85,20 +86,7 @@ function renderStatus(status) {
 
 // Shown at once when a crisis was detected and no staff is on duty.
 function showCrisisContacts({ lines }, panel = $("crisis-alert")) {
-  const intro = document.createElement("p");
-  intro.textContent = strings.crisis_contacts;
-  const list = document.createElement("ul");
-  for (const { key, number } of lines) {
-    const link = document.createElement("a");
-    link.href = `tel:${number}`;
-    link.textContent = `${strings.crisis_line_names[key] || key} ${number}`;
-    const item = document.createElement("li");
-    item.append(link);
-    list.append(item);
-  }
-  panel.replaceChildren(intro, list);
-  panel.hidden = false;
-  panel.scrollIntoView({ block: "nearest" });
+  showCrisisLines(panel, strings.crisis_contacts, lines, strings.crisis_line_names);
 }
 
 async function resync() {
