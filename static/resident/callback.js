@@ -2,6 +2,7 @@
 // may say), then a status card that follows the request until it is done.
 // The request's id and token stay on this device, like a chat's.
 import { showCrisisLines } from "/static/resident/crisis.js";
+import { offerSurvey } from "/static/resident/survey.js";
 import { format, readStrings } from "/static/shared/transcript.js";
 
 const CALLBACK_KEY = "hotline.callback";
@@ -159,6 +160,12 @@ function render(status) {
   $("callback-when").textContent = lines.join(" ");
   if (status.crisis_contacts) renderCrisis(status.crisis_contacts);
   $("callback-cancel").hidden = !["waiting", "attempted"].includes(status.status) || status.urgent;
+  // A finished call gets the same anonymous survey as a chat.
+  $("callback-survey-slot").hidden = status.status !== "done";
+  if (status.status === "done") {
+    const token = stored?.token;
+    offerSurvey($("callback-survey-slot"), () => token);
+  }
   clearTimeout(pollTimer);
   if (!FINISHED.has(status.status)) pollTimer = setTimeout(refresh, POLL_MS);
 }

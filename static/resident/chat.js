@@ -3,7 +3,7 @@
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { Outbox } from "/static/shared/outbox.js";
 import { showCrisisLines } from "/static/resident/crisis.js";
-import { resetSurvey, setupSurvey } from "/static/resident/survey.js";
+import { offerSurvey, resetSurvey, setupSurvey } from "/static/resident/survey.js";
 import { Transcript, errorText, format, readStrings } from "/static/shared/transcript.js";
 
 const CONVERSATION_KEY = "hotline.conversation";
@@ -79,6 +79,8 @@ function renderStatus(status) {
   $("status").dataset.state = status.state;
   if (status.state === "closed") {
     showError($("composer-error"), "");
+    const token = conversation?.token;
+    offerSurvey($("ended-survey-slot"), () => token);
     show("ended");
     if (socket) socket.disconnect();
   }
@@ -233,7 +235,7 @@ $("end-yes").addEventListener("click", async () => {
   if (ack?.ok) renderStatus({ state: "closed" });
 });
 
-setupSurvey(strings, () => conversation?.token);
+setupSurvey(strings);
 
 if (conversation?.token) connect();
 else show("welcome");

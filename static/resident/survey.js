@@ -1,8 +1,12 @@
-// The optional anonymous survey on the "conversation ended" card. The
-// conversation's own token authorises it; the page answers at most once.
+// The optional anonymous survey after a chat or a callback. One form, moved
+// to the card that offers it; the conversation's own token authorises it,
+// and each conversation is answered at most once.
 const $ = (id) => document.getElementById(id);
 
-export function setupSurvey(strings, currentToken) {
+let currentToken = () => null;
+let offeredToken = null;
+
+export function setupSurvey(strings) {
   const form = $("survey");
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -31,6 +35,15 @@ export function setupSurvey(strings, currentToken) {
     error.textContent = body?.error?.message || strings.survey_failed;
     error.hidden = false;
   });
+}
+
+// Show the survey in ``slot`` for the conversation ``token()`` opens; a
+// different conversation gets a fresh, empty form.
+export function offerSurvey(slot, token) {
+  slot.append($("survey-box"));
+  currentToken = token;
+  if (token() !== offeredToken) resetSurvey();
+  offeredToken = token();
 }
 
 // A new conversation gets a fresh, empty survey.

@@ -91,6 +91,12 @@ def test_resident_books_a_call_and_a_counsellor_works_it(resident: Page, console
     resident.reload()
     expect(state).to_have_attribute("data-state", "done")
     expect(resident.locator("#callback-cancel")).to_be_hidden()
+    # The same anonymous survey as after a chat.
+    survey = resident.locator("#callback-status #survey")
+    expect(survey).to_be_visible()
+    survey.locator("label:has(input[name=helpfulness][value='5']) span").click()
+    survey.locator("button[type=submit]").click()
+    expect(resident.locator("#callback-status #survey-thanks")).to_be_visible()
 
 
 def test_crisis_note_shows_crisis_numbers_and_the_resident_can_cancel_others(
