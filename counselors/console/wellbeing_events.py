@@ -24,6 +24,13 @@ def _user_id() -> int:
     return int(current_user.id)
 
 
+def _tell_supervisors(view: wellbeing.DebriefView) -> dict[str, Any]:
+    """Push a debrief request's news to supervisors; the event's ack."""
+    payload = view.to_payload()
+    socketio.emit("debrief", payload, to=SUPERVISORS_ROOM, namespace=CONSOLE_NAMESPACE)
+    return {"ok": True, "debrief": payload}
+
+
 class WellbeingEvents:
     @requires("pause")
     def on_pause(self, payload: Any = None) -> dict[str, Any]:
@@ -54,26 +61,14 @@ class WellbeingEvents:
             conversation_id = int_field(payload, "conversation_id", minimum=1)
         note = text_field(payload, "note", max_chars=MAX_DEBRIEF_NOTE, required=False)
         view = wellbeing.request_debrief(db.session, _user_id(), conversation_id, note)
-        socketio.emit(
-            "debrief",
-            view.to_payload(),
-            to=SUPERVISORS_ROOM,
-            namespace=CONSOLE_NAMESPACE,
-        )
-        return {"ok": True, "debrief": view.to_payload()}
+        return _tell_supervisors(view)
 
     @requires("debrief_handled")
     def on_debrief_handled(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
         debrief_id = int_field(payload, "debrief_id", minimum=1)
         view = wellbeing.handle_debrief(db.session, debrief_id, _user_id())
-        socketio.emit(
-            "debrief",
-            view.to_payload(),
-            to=SUPERVISORS_ROOM,
-            namespace=CONSOLE_NAMESPACE,
-        )
-        return {"ok": True, "debrief": view.to_payload()}
+        return _tell_supervisors(view)
 
     @requires("history")
     def on_history(self, payload: Any = None) -> dict[str, Any]:

@@ -383,6 +383,17 @@ def release_conversation(
     session: Session, conversation_id: int, counselor_id: int
 ) -> None:
     """Return a held, active conversation to the queue at its original place."""
+    return_to_queue(session, conversation_id, counselor_id)
+    audit.record(
+        session, "release", actor_id=counselor_id, conversation_id=conversation_id
+    )
+    session.commit()
+
+
+def return_to_queue(session: Session, conversation_id: int, counselor_id: int) -> None:
+    """Put a conversation the counsellor holds back in the queue, in the
+    caller's transaction. ``waiting_since`` is kept, so the resident does not
+    lose their turn. NotHolder or NotFound (rolled back) otherwise."""
     result = session.execute(
         update(Conversation)
         .where(
@@ -395,10 +406,6 @@ def release_conversation(
     if result.rowcount != 1:
         session.rollback()
         raise not_held_error(session, conversation_id)
-    audit.record(
-        session, "release", actor_id=counselor_id, conversation_id=conversation_id
-    )
-    session.commit()
 
 
 def held_conversations(session: Session, counselor_id: int) -> list[HeldConversation]:

@@ -28,7 +28,7 @@ from hotline.models import (
     utcnow,
 )
 from hotline.services import audit
-from hotline.services.queue import LoadLimits, check_load
+from hotline.services.queue import LoadLimits, check_load, return_to_queue
 
 MAX_NOTE_CHARS = 1000
 CONSOLE_ROLES = (Role.COUNSELOR, Role.SOCIAL_WORKER, Role.SUPERVISOR)
@@ -317,21 +317,7 @@ def to_queue(
     """
     if not note.strip():
         raise InvalidInput("Write a note for the next counsellor.", field="note")
-    # The same place rule as queue.release_conversation: waiting_since is
-    # kept, so the resident does not lose their turn.
-    result = session.execute(
-        update(Conversation)
-        .where(
-            Conversation.id == conversation_id,
-            Conversation.state == ConversationState.ACTIVE,
-            Conversation.counselor_id == from_id,
-        )
-        .values(state=ConversationState.WAITING, counselor_id=None, claimed_at=None)
-    )
-    if result.rowcount != 1:
-        exists = session.get(Conversation, conversation_id) is not None
-        session.rollback()
-        raise NotHolder() if exists else NotFound("No such conversation.")
+    return_to_queue(session, conversation_id, from_id)
     now = utcnow()
     withdrawn = session.scalar(
         select(Transfer.id).where(
