@@ -340,11 +340,7 @@ def update_shared(
     session: Session, actor_id: int, response_id: int, data: CannedInput
 ) -> CannedView:
     """Change a shared response's fields (supervisors; audited with what changed)."""
-    _require_supervisor(session, actor_id)
-    response = session.get(CannedResponse, response_id)
-    if response is None or response.owner_id is not None:
-        session.rollback()
-        raise NotFound("No such shared response.")
+    response = _shared_response(session, actor_id, response_id)
     changed = [
         field
         for field in ("category", "lang", "title", "body")
@@ -372,11 +368,7 @@ def set_shared_active(
     session: Session, actor_id: int, response_id: int, active: bool
 ) -> CannedView:
     """Retire a shared response, or bring a retired one back (audited)."""
-    _require_supervisor(session, actor_id)
-    response = session.get(CannedResponse, response_id)
-    if response is None or response.owner_id is not None:
-        session.rollback()
-        raise NotFound("No such shared response.")
+    response = _shared_response(session, actor_id, response_id)
     if response.active != active:
         response.active = active
         response.updated_at = utcnow()
@@ -394,6 +386,18 @@ def set_shared_active(
 
 
 # --- personal responses -------------------------------------------------
+
+
+def _shared_response(
+    session: Session, actor_id: int, response_id: int
+) -> CannedResponse:
+    """A shared response, for a supervisor to change; NotFound otherwise."""
+    _require_supervisor(session, actor_id)
+    response = session.get(CannedResponse, response_id)
+    if response is None or response.owner_id is not None:
+        session.rollback()
+        raise NotFound("No such shared response.")
+    return response
 
 
 def save_own(
