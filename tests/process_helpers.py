@@ -567,13 +567,20 @@ http {{
             return False
 
     def upstream_of(self, path: str) -> int:
-        """The upstream port that served the last request logged for ``path``."""
-        lines = [
-            line
-            for line in self.access_log.read_text().splitlines()
-            if f" {path} " in line
-        ]
-        assert lines, f"no request for {path} in the nginx access log"
+        """The upstream port that served the last request logged for ``path``.
+
+        nginx writes the log line after it has sent the response, so the
+        client can be faster than the log: wait for the line.
+        """
+
+        def logged() -> list[str]:
+            return [
+                line
+                for line in self.access_log.read_text().splitlines()
+                if f" {path} " in line
+            ]
+
+        lines = wait_for(logged, 5.0, f"a request for {path} in the nginx access log")
         # With failover the field lists every upstream tried: the last served.
         tried = lines[-1].split("upstream=", 1)[1].split(",")
         return int(tried[-1].strip().rsplit(":", 1)[1])
