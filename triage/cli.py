@@ -179,10 +179,13 @@ def train_command(
     metadata = result.metadata
     test = metadata["metrics"]["test"]
     click.echo(f"saved {result.path} ({metadata['version']})")
+    sizes = metadata["split_sizes"]
+    tuning = metadata["tuning"]
     click.echo(
         f"trained in {metadata['train_seconds']} s on "
-        f"{metadata['split_sizes']['train'] + metadata['extra_examples']['train']} "
-        f"messages; thresholds tuned on dev {json.dumps(metadata['thresholds'])}"
+        f"{sizes['train'] + sizes['dev'] + metadata['extra_examples']['train']} "
+        f"messages; thresholds tuned by {tuning['folds']}-fold cross-validation "
+        f"on {tuning['pool']} {json.dumps(metadata['thresholds'])}"
     )
     click.echo(
         f"test split: crisis recall {test['crisis_recall']['value']:.3f}, "

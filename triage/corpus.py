@@ -182,12 +182,11 @@ def near_duplicate_pairs(
     ]
 
 
-def assign_splits(examples: Sequence[Example]) -> dict[str, str]:
-    """Fixed split per id; near-duplicates all go to the split of the smallest id.
+def near_duplicate_groups(examples: Sequence[Example]) -> list[str]:
+    """Per example, the smallest id of its near-duplicate group (itself if alone).
 
-    The base split is a hash of the id, so adding messages never moves old
-    ones; near-duplicate groups (union-find over similar pairs) are then kept
-    together so that no test message has a near-copy in training.
+    Groups are the connected components of the near-duplicate pairs
+    (union-find), so a chain of templated variants forms one group.
     """
     parent = list(range(len(examples)))
 
@@ -204,7 +203,31 @@ def assign_splits(examples: Sequence[Example]) -> dict[str, str]:
             if examples[b].id < examples[a].id:
                 a, b = b, a
             parent[b] = a
-    return {e.id: split_of_id(examples[root(i)].id) for i, e in enumerate(examples)}
+    return [examples[root(i)].id for i in range(len(examples))]
+
+
+def assign_splits(examples: Sequence[Example]) -> dict[str, str]:
+    """Fixed split per id; near-duplicates all go to the split of the smallest id.
+
+    The base split is a hash of the id, so adding messages never moves old
+    ones; near-duplicate groups are then kept together so that no test
+    message has a near-copy in training.
+    """
+    groups = near_duplicate_groups(examples)
+    return {e.id: split_of_id(group) for e, group in zip(examples, groups, strict=True)}
+
+
+def cross_validation_folds(examples: Sequence[Example], folds: int) -> list[int]:
+    """Fold number (0 … folds-1) per example, stable and near-duplicate aware.
+
+    Like the splits, a fold is a hash of the group's id, so near-copies share
+    a fold and out-of-fold scores are not flattered by a copy in training.
+    """
+    groups = near_duplicate_groups(examples)
+    return [
+        int(hashlib.sha256(f"fold:{group}".encode()).hexdigest()[:8], 16) % folds
+        for group in groups
+    ]
 
 
 def split_corpus(examples: Sequence[Example]) -> dict[str, list[Example]]:

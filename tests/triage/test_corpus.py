@@ -14,6 +14,7 @@ from triage.corpus import (
     CorpusError,
     Example,
     cross_split_near_duplicates,
+    cross_validation_folds,
     load_corpus,
     near_duplicate_pairs,
     read_labelled,
@@ -83,6 +84,25 @@ def test_near_duplicates_are_detected_and_kept_together() -> None:
     splits = split_corpus(examples)
     where = {e.id: name for name, items in splits.items() for e in items}
     assert where[a] == where[b]
+
+
+def test_cross_validation_folds_keep_near_duplicates_together() -> None:
+    near_copies = [
+        Example(f"cv-{i}", f"封控第{n}天了，我真的好累，晚上总是睡不着", "moderate")
+        for i, n in enumerate(["三十", "三十一", "三十二"])
+    ]
+    # Texts with no trigram in common, so none of them are near-duplicates.
+    others = [
+        Example(
+            f"cv-other-{i}", "".join(chr(0x4E00 + 50 * i + k) for k in range(6)), "low"
+        )
+        for i in range(60)
+    ]
+    folds = cross_validation_folds([*near_copies, *others], 5)
+    assert len(set(folds[:3])) == 1
+    # Every fold is used, and adding examples never moves the old ones.
+    assert set(folds) == set(range(5))
+    assert cross_validation_folds(others, 5) == folds[3:]
 
 
 def test_read_labelled_jsonl_and_tsv() -> None:

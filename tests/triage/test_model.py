@@ -21,6 +21,8 @@ from triage.model import (
 )
 from triage.normalize import normalize
 
+from .conftest import FIXTURES
+
 TEXTS = [
     "我不想活了，药已经准备好了，今晚就吃",
     "I'm dying to see my friends",
@@ -124,3 +126,21 @@ def test_metadata_records_provenance(fixture_model: TriageModel) -> None:
     } <= set(metadata)
     assert {"scikit-learn", "numpy", "skops", "opencc"} <= set(metadata["libraries"])
     assert json.loads(json.dumps(metadata)) == metadata
+
+
+def test_thresholds_come_from_out_of_fold_scores(fixture_model: TriageModel) -> None:
+    from triage.corpus import load_corpus, split_corpus
+    from triage.train import CV_FOLDS, DEFAULT_PARAMS, out_of_fold
+
+    splits = split_corpus(load_corpus(FIXTURES / "corpus"))
+    pool = splits["train"] + splits["dev"]
+    oof = out_of_fold(DEFAULT_PARAMS, pool)
+    assert len(oof.estimators) == CV_FOLDS
+    # Each authored example is scored once, by the fold model that left it out.
+    assert all(windows for windows in oof.windows)
+    assert sorted(i for f in range(CV_FOLDS) for i in oof.indices(f)) == list(
+        range(len(pool))
+    )
+    metadata = fixture_model.metadata
+    assert metadata["tuning"]["folds"] == CV_FOLDS
+    assert metadata["metrics"]["cross_validation"]["n"] == len(pool)
