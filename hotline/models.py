@@ -262,6 +262,13 @@ class Conversation(Base):
     previous_id: Mapped[int | None] = mapped_column(
         ForeignKey("conversations.id", ondelete="SET NULL")
     )
+    # Set (never cleared) when staff besides the holder join the chat: a
+    # responder from an escalation or a supervisor joining openly. Returned
+    # with each message's seq, so delivery looks up who joined only for the
+    # few chats where someone did (hotline.realtime.deliver_message).
+    staff_joined: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation", order_by="Message.seq"

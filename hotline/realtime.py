@@ -58,11 +58,18 @@ def _to_console(event: str, payload: Any, room: str) -> None:
 
 
 def deliver_message(
-    session: Session, message: MessageView, holder_id: int | None
+    session: Session,
+    message: MessageView,
+    holder_id: int | None,
+    *,
+    staff_joined: bool = True,
 ) -> None:
     """Push a stored message to the resident and to the staff in the chat.
 
     ``session`` only reads (who joined), so it may be ``db.read_session``.
+    With ``staff_joined`` False (the conversation's flag, read in the
+    message's own UPDATE) nobody besides the holder joined, and the lookup
+    is skipped.
     """
     socketio.emit(
         "message",
@@ -72,8 +79,13 @@ def deliver_message(
     )
     # Looked up after the commit, so a responder or supervisor whose join
     # committed before this point gets the message, and one who joins later
-    # finds it in their sync.
-    staff = joined_staff(session, message.conversation_id) | {holder_id}
+    # finds it in their sync. A join sets the flag on the conversation row
+    # that the message's seq UPDATE also writes, so the two are ordered: a
+    # join committed first is seen in the flag, a later one waits for the
+    # message's commit and then finds it in its sync.
+    staff = {holder_id}
+    if staff_joined:
+        staff |= joined_staff(session, message.conversation_id)
     staff_payload = message.to_payload(for_staff=True)
     for user_id in staff - {None}:
         _to_console("message", staff_payload, counselor_room(user_id))

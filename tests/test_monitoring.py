@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from hotline.models import AuditEvent, Note, Role
+from hotline.models import AuditEvent, Conversation, Note, Role
 from tests.conftest import events
 
 NS = "/console"
@@ -110,8 +110,12 @@ def test_whisper_reaches_only_the_holder_never_the_resident(live, scalar):
 
 def test_join_openly_lets_the_supervisor_write_as_a_supervisor(live, scalar):
     cid, sue, resident, ana = (live[k] for k in ("cid", "sue", "resident", "ana"))
+    staff_joined = select(Conversation.staff_joined).where(Conversation.id == cid)
+    # Until someone joins, delivery skips the lookup of joined staff.
+    assert scalar(staff_joined) is False
     joined = emit(sue, "join_openly", {"conversation_id": cid})
     assert joined["ok"], joined
+    assert scalar(staff_joined) is True
     assert events(resident, "message", CHAT)[-1]["body"] == "supervisor_joined"
     assert events(ana, "message", NS)[-1]["body"] == "supervisor_joined"
     assert events(sue, "conversation", NS)[-1]["conversation_id"] == cid

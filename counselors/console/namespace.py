@@ -186,7 +186,12 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
             counselor_id=_user_id(),
             author_role=current_user.role,
         )
-        deliver_message(db.session, posted.message, posted.holder_id)
+        deliver_message(
+            db.session,
+            posted.message,
+            posted.holder_id,
+            staff_joined=posted.staff_joined,
+        )
         return {"ok": True, "seq": posted.message.seq}
 
     @requires("sync")

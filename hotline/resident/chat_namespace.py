@@ -78,7 +78,12 @@ class ChatNamespace(Namespace):
         # with a dying worker, and clients drop seqs they already have.
         # Who else is in the chat is read after the commit, without the
         # write lock (hotline.database).
-        deliver_message(db.read_session, posted.message, posted.holder_id)
+        deliver_message(
+            db.read_session,
+            posted.message,
+            posted.holder_id,
+            staff_joined=posted.staff_joined,
+        )
         if posted.escalation_id is not None:
             alert_escalation(db.session, posted.escalation_id, repeat=False)
         if posted.created and posted.holder_id is None:

@@ -91,6 +91,9 @@ class PostedMessage:
     risk_raised: bool = False
     # Set when this message opened an escalation.
     escalation_id: int | None = None
+    # Whether staff besides the holder may be in the chat (see
+    # Conversation.staff_joined); unknown, so True, for a resend.
+    staff_joined: bool = True
 
 
 def hash_token(token: str) -> str:
@@ -207,6 +210,7 @@ def _next_seq(allowed: Any) -> Any:
             Conversation.risk_level,
             Conversation.needs,
             Conversation.risk_signals,
+            Conversation.staff_joined,
         )
         # Nothing in the identity map needs the new seq, and skipping the
         # synchronisation saves work on every message.
@@ -264,7 +268,7 @@ def post_message(
             return _already_stored(session, existing)
         session.rollback()
         raise _refusal(session, conversation_id, sender)
-    seq, state, holder_id, level_before, needs, signals = row
+    seq, state, holder_id, level_before, needs, signals, staff_joined = row
     sent_at = utcnow()
     try:
         message_id = session.execute(
@@ -318,6 +322,7 @@ def post_message(
         risk_level=risk_level,
         risk_raised=risk_level.rank > level_before.rank,
         escalation_id=escalation_id,
+        staff_joined=staff_joined,
     )
 
 

@@ -253,6 +253,8 @@ def join(
         conversation.claimed_at = utcnow()
     if take_over:
         conversation.counselor_id = actor_id
+    # Even when taking over: a later transfer leaves the responder joined.
+    conversation.staff_joined = True
     audit.record(
         session,
         "escalation_taken_over" if take_over else "escalation_joined",

@@ -205,6 +205,7 @@ def join_openly(session: Session, conversation_id: int, supervisor_id: int) -> b
     if supervisor_id in _joined(session, conversation_id):
         session.rollback()
         return False
+    conversation.staff_joined = True
     audit.record(
         session,
         OPEN_JOIN_ACTION,
