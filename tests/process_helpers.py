@@ -99,6 +99,11 @@ class HotlineServer:
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
+    @property
+    def database_url(self) -> str:
+        """The database this server uses (SQLite in ``workdir`` unless overridden)."""
+        return self.env["HOTLINE_DATABASE_URL"]
+
     def run_cli(self, *args: str, stdin: str = "", timeout: float = 60.0) -> str:
         """Run ``hotline ARGS`` with this server's environment; return its output."""
         result = subprocess.run(
@@ -371,6 +376,50 @@ def terminate_connections(database_url: str) -> int:
                     ),
                     {"name": name},
                 ).all()
+            )
+    finally:
+        engine.dispose()
+
+
+# --- What a server stored, read from its database ----------------------------
+
+
+def stored_messages(database_url: str, conversation_id: int) -> list[tuple[int, str]]:
+    """``(seq, client_id)`` of every message stored in a conversation, by seq."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return [
+                (seq, client_id)
+                for seq, client_id in connection.execute(
+                    text(
+                        "SELECT seq, client_id FROM messages "
+                        "WHERE conversation_id = :id ORDER BY seq"
+                    ),
+                    {"id": conversation_id},
+                )
+            ]
+    finally:
+        engine.dispose()
+
+
+def job_runs(database_url: str, name: str) -> int:
+    """How many times the periodic job ``name`` has run (0 before its first)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return int(
+                connection.scalar(
+                    text("SELECT runs FROM job_leases WHERE name = :name"),
+                    {"name": name},
+                )
+                or 0
             )
     finally:
         engine.dispose()

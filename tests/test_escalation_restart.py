@@ -10,8 +10,6 @@ stays quiet.
 
 from __future__ import annotations
 
-import contextlib
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -20,7 +18,6 @@ from typing import Any
 
 import pytest
 import requests
-import socketio
 
 from hotline.escalation_watch import POLL_SECONDS
 from tests.process_helpers import (
@@ -30,74 +27,17 @@ from tests.process_helpers import (
     running_server,
     wait_for,
 )
+from tests.socket_clients import TIMEOUT, Listener, connected, start_chat
 
 pytestmark = pytest.mark.slow
 
 CRISIS = "我已经写好遗书了，今晚就从楼顶跳下去"
 SOCIAL_WORKER = "sol"
 REALERT_SECONDS = 1
-TIMEOUT = 15.0
-ACK_TIMEOUT = 10
 # The watcher looks every POLL_SECONDS: two looks make a repeat certain.
 REALERT_WAIT = 2 * POLL_SECONDS + REALERT_SECONDS + 2
 # At least one full look of the watcher, with a due interval behind it.
 QUIET_SECONDS = POLL_SECONDS + REALERT_SECONDS + 1
-
-
-class Listener:
-    """A python-socketio client that keeps every server push, by event name."""
-
-    def __init__(self, namespace: str, events: tuple[str, ...]) -> None:
-        self.namespace = namespace
-        self.client = socketio.Client(
-            reconnection_delay=0.2, reconnection_delay_max=1.0, randomization_factor=0.1
-        )
-        self.lock = threading.Lock()
-        self.received: dict[str, list[Any]] = {event: [] for event in events}
-        self.connects = 0
-        self.client.on("connect", self._on_connect, namespace=namespace)
-        for event in events:
-            self.client.on(
-                event, lambda data, e=event: self._keep(e, data), namespace=namespace
-            )
-
-    def _on_connect(self) -> None:
-        with self.lock:
-            self.connects += 1
-
-    def _keep(self, event: str, data: Any) -> None:
-        with self.lock:
-            self.received[event].append(data)
-
-    def got(self, event: str) -> list[Any]:
-        with self.lock:
-            return list(self.received[event])
-
-    @property
-    def is_connected(self) -> bool:
-        return self.namespace in self.client.namespaces
-
-    def call(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
-        ack = self.client.call(
-            event, payload, namespace=self.namespace, timeout=ACK_TIMEOUT
-        )
-        assert isinstance(ack, dict) and ack.get("ok") is True, (event, ack)
-        return ack
-
-
-@contextlib.contextmanager
-def connected(listener: Listener, url: str, **options: Any) -> Iterator[Listener]:
-    listener.client.connect(
-        url,
-        namespaces=[listener.namespace],
-        transports=["websocket"],
-        wait_timeout=TIMEOUT,
-        **options,
-    )
-    try:
-        yield listener
-    finally:
-        listener.client.disconnect()
 
 
 @pytest.fixture
@@ -121,9 +61,7 @@ def test_unacknowledged_escalation_is_realerted_after_sigkill_until_acknowledged
 ) -> None:
     url = server.base_url
     cookie = login_cookie_header(url, SOCIAL_WORKER, COUNSELOR_PASSWORD)
-    with requests.post(f"{url}/api/chat", json={"lang": "zh"}, timeout=10) as response:
-        assert response.status_code == 201, response.text
-        chat = response.json()
+    chat = start_chat(url)
     conversation_id = chat["conversation_id"]
 
     worker = Listener("/console", ("duty", "escalation", "escalations"))

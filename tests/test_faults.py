@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,8 +27,6 @@ from typing import Any
 import pytest
 import requests
 import websocket
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
 from tests.process_helpers import (
     COUNSELOR_PASSWORD,
@@ -37,21 +34,33 @@ from tests.process_helpers import (
     RedisServer,
     TcpProxy,
     _postgres_admin_execute,
+    job_runs,
     login_cookie_header,
     postgres_available,
     postgres_database,
     redis_server_binary,
     require,
+    stored_messages,
     tcp_connection,
     terminate_connections,
     unique_channel,
     wait_for,
 )
-from tests.test_process_restart import ACK_TIMEOUT, Party, Sent
+from tests.socket_clients import (
+    ACK_TIMEOUT,
+    TIMEOUT,
+    Party,
+    Sent,
+    claim,
+    connected,
+    start_chat,
+)
 
 pytestmark = pytest.mark.slow
 
-TIMEOUT = 15.0
+# More time for HTTP than the other real-process tests give: some requests
+# here are made while Redis or PostgreSQL is failing.
+HTTP_TIMEOUT = 30.0
 
 
 @contextlib.contextmanager
@@ -67,33 +76,6 @@ def serving(*servers: HotlineServer) -> Iterator[None]:
             print(f"--- {server.base_url} log ---\n{server.log_tail()}")
 
 
-@contextlib.contextmanager
-def connected(party: Party, url: str, **options: Any) -> Iterator[Party]:
-    party.connect(url, **options)
-    try:
-        yield party
-    finally:
-        party.close()
-
-
-def start_chat(base_url: str) -> dict[str, Any]:
-    with requests.post(
-        f"{base_url}/api/chat", json={"lang": "zh"}, timeout=30
-    ) as response:
-        assert response.status_code == 201, response.text
-        return response.json()
-
-
-def claim(counselor: Party, conversation_id: int) -> None:
-    ack = counselor.client.call(
-        "claim",
-        {"conversation_id": conversation_id},
-        namespace="/console",
-        timeout=ACK_TIMEOUT,
-    )
-    assert ack["ok"] is True, ack
-
-
 def raw_send(party: Party, sent: Sent) -> Any:
     """Send once and return the ack as it is, error or not."""
     return party.client.call(
@@ -102,33 +84,6 @@ def raw_send(party: Party, sent: Sent) -> Any:
         namespace=party.namespace,
         timeout=ACK_TIMEOUT * 3,
     )
-
-
-def sqlite_rows(database_path: Path, conversation_id: int) -> list[tuple[int, str]]:
-    with contextlib.closing(sqlite3.connect(database_path)) as database:
-        return database.execute(
-            "SELECT seq, client_id FROM messages WHERE conversation_id = ? "
-            "ORDER BY seq",
-            (conversation_id,),
-        ).fetchall()
-
-
-def postgres_rows(database_url: str, conversation_id: int) -> list[tuple[int, str]]:
-    engine = create_engine(database_url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            return [
-                (seq, client_id)
-                for seq, client_id in connection.execute(
-                    text(
-                        "SELECT seq, client_id FROM messages "
-                        "WHERE conversation_id = :id ORDER BY seq"
-                    ),
-                    {"id": conversation_id},
-                )
-            ]
-    finally:
-        engine.dispose()
 
 
 def assert_stored_once(
@@ -157,7 +112,7 @@ def test_network_drop_while_sending_is_healed_by_resending_the_same_client_id(
     server.create_user("ana")
     with serving(server):
         proxy = TcpProxy(server.port)
-        chat = start_chat(server.base_url)
+        chat = start_chat(server.base_url, HTTP_TIMEOUT)
         conversation_id = chat["conversation_id"]
         cookie = login_cookie_header(server.base_url, "ana", COUNSELOR_PASSWORD)
         resident = Party("resident", "/chat", {})
@@ -209,7 +164,7 @@ def test_network_drop_while_sending_is_healed_by_resending_the_same_client_id(
             proxy.close()
 
     assert_stored_once(
-        sqlite_rows(server.database_path, conversation_id), resident, ana
+        stored_messages(server.database_url, conversation_id), resident, ana
     )
     assert resident.contiguous_seq() == 4
 
@@ -259,7 +214,7 @@ def test_redis_down_keeps_each_worker_serving_and_recovers(tmp_path: Path) -> No
     first.create_user("ana")
     try:
         with serving(first, second):
-            chat = start_chat(first.base_url)
+            chat = start_chat(first.base_url, HTTP_TIMEOUT)
             conversation_id = chat["conversation_id"]
             cookie = login_cookie_header(first.base_url, "ana", COUNSELOR_PASSWORD)
             resident = Party("resident", "/chat", {})
@@ -291,8 +246,8 @@ def test_redis_down_keeps_each_worker_serving_and_recovers(tmp_path: Path) -> No
                     "local push to the resident",
                 )
                 # HTTP keeps working: rate limits fall back to memory.
-                start_chat(first.base_url)
-                start_chat(second.base_url)
+                start_chat(first.base_url, HTTP_TIMEOUT)
+                start_chat(second.base_url, HTTP_TIMEOUT)
                 # The other worker's tab missed those pushes.
                 assert ana_elsewhere.contiguous_seq() == 1
 
@@ -314,7 +269,9 @@ def test_redis_down_keeps_each_worker_serving_and_recovers(tmp_path: Path) -> No
     finally:
         redis.kill()
 
-    assert_stored_once(sqlite_rows(first.database_path, conversation_id), resident, ana)
+    assert_stored_once(
+        stored_messages(first.database_url, conversation_id), resident, ana
+    )
 
 
 def wait_or_false(condition: Any, timeout: float = 1.0) -> bool:
@@ -341,7 +298,7 @@ def test_postgres_connections_lost_and_restored(tmp_path: Path) -> None:
         server.create_user("ana")
         try:
             with serving(server):
-                chat = start_chat(server.base_url)
+                chat = start_chat(server.base_url, HTTP_TIMEOUT)
                 conversation_id = chat["conversation_id"]
                 cookie = login_cookie_header(server.base_url, "ana", COUNSELOR_PASSWORD)
                 resident = Party("resident", "/chat", {})
@@ -360,9 +317,9 @@ def test_postgres_connections_lost_and_restored(tmp_path: Path) -> None:
                     assert terminate_connections(database_url) >= 1
                     resident.send("after my connection was killed")
                     ana.send("mine too")
-                    runs = job_runs(database_url)
+                    runs = job_runs(database_url, "escalation_realert")
                     wait_for(
-                        lambda: job_runs(database_url) > runs,
+                        lambda: job_runs(database_url, "escalation_realert") > runs,
                         TIMEOUT,
                         "the periodic job to run again",
                     )
@@ -399,23 +356,8 @@ def test_postgres_connections_lost_and_restored(tmp_path: Path) -> None:
         finally:
             # Never leave the database closed to its own teardown.
             _postgres_admin_execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-        rows = postgres_rows(database_url, conversation_id)
+        rows = stored_messages(database_url, conversation_id)
     assert_stored_once(rows, resident, ana)
-
-
-def job_runs(database_url: str) -> int:
-    engine = create_engine(database_url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            return int(
-                connection.scalar(
-                    text("SELECT runs FROM job_leases WHERE name = :name"),
-                    {"name": "escalation_realert"},
-                )
-                or 0
-            )
-    finally:
-        engine.dispose()
 
 
 # --- a client that never reads ---------------------------------------------------
@@ -456,9 +398,9 @@ def test_a_client_that_never_reads_holds_up_nobody_and_is_dropped(
     server.upgrade()
     server.create_user("ana")
     with serving(server):
-        stalled_chat = start_chat(server.base_url)
+        stalled_chat = start_chat(server.base_url, HTTP_TIMEOUT)
         stalled_id = stalled_chat["conversation_id"]
-        chat = start_chat(server.base_url)
+        chat = start_chat(server.base_url, HTTP_TIMEOUT)
         conversation_id = chat["conversation_id"]
         cookie = login_cookie_header(server.base_url, "ana", COUNSELOR_PASSWORD)
         stalled = open_stalled_resident(server.base_url, stalled_chat["token"])
@@ -524,7 +466,7 @@ def test_a_client_that_never_reads_holds_up_nobody_and_is_dropped(
         finally:
             stalled.close()
 
-    assert_stored_once(sqlite_rows(server.database_path, stalled_id), ana)
+    assert_stored_once(stored_messages(server.database_url, stalled_id), ana)
     assert_stored_once(
-        sqlite_rows(server.database_path, conversation_id), resident, other_ana
+        stored_messages(server.database_url, conversation_id), resident, other_ana
     )

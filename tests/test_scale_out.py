@@ -26,8 +26,6 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
 from hotline.phones import PhoneVault
 from tests.process_helpers import (
@@ -35,23 +33,33 @@ from tests.process_helpers import (
     SHARED_REDIS_URL,
     HotlineServer,
     NginxProxy,
+    job_runs,
     login_cookie_header,
     nginx_binary,
     postgres_available,
     postgres_database,
     redis_available,
     require,
+    stored_messages,
     unique_channel,
     wait_for,
 )
-from tests.test_escalation_restart import Listener
-from tests.test_process_restart import Party, Sent, transcript_key
+from tests.socket_clients import (
+    TIMEOUT,
+    Listener,
+    Party,
+    assert_hold_exactly,
+    claim,
+    common_transcript,
+    connected,
+    start_chat,
+    wait_until_all_hold,
+)
 
 pytestmark = pytest.mark.slow
 
 DEPLOY_NGINX = Path(__file__).resolve().parents[1] / "deploy" / "nginx.conf"
 CRISIS = "我已经写好遗书了，今晚就从楼顶跳下去"
-TIMEOUT = 15.0
 # Stay under the per-connection burst of 10 messages (see test_process_restart).
 EXCHANGED = 2
 BURST = 5
@@ -74,14 +82,7 @@ class ProxiedParty(Party):
     reach the worker holding it.
     """
 
-    def connect(self, url: str, **options: Any) -> None:
-        self.client.connect(
-            url,
-            namespaces=[self.namespace],
-            transports=["polling", "websocket"],
-            wait_timeout=TIMEOUT,
-            **options,
-        )
+    transports = ("polling", "websocket")
 
 
 @pytest.fixture
@@ -119,32 +120,6 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
             print(f"--- nginx error log ---\n{nginx.log_tail()}")
 
 
-@contextlib.contextmanager
-def connected(party: Any, url: str, **options: Any) -> Iterator[Any]:
-    if isinstance(party, Listener):
-        party.client.connect(
-            url,
-            namespaces=[party.namespace],
-            transports=["websocket"],
-            wait_timeout=TIMEOUT,
-            **options,
-        )
-    else:
-        party.connect(url, **options)
-    try:
-        yield party
-    finally:
-        party.client.disconnect()
-
-
-def start_chat(base_url: str) -> dict[str, Any]:
-    with requests.post(
-        f"{base_url}/api/chat", json={"lang": "zh"}, timeout=10
-    ) as response:
-        assert response.status_code == 201, response.text
-        return response.json()
-
-
 def exchange(resident: Party, counselor: Party, turns: int) -> None:
     """Talk both ways with acks; each side sees every message of the other."""
     for turn in range(turns):
@@ -165,38 +140,6 @@ def escalation_alerts(listener: Listener, conversation_id: int) -> list[dict[str
         for alert in listener.got("escalation")
         if alert["conversation_id"] == conversation_id
     ]
-
-
-def stored_messages(database_url: str, conversation_id: int) -> list[tuple[Any, ...]]:
-    engine = create_engine(database_url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            return list(
-                connection.execute(
-                    text(
-                        "SELECT seq, client_id FROM messages "
-                        "WHERE conversation_id = :id ORDER BY seq"
-                    ),
-                    {"id": conversation_id},
-                ).all()
-            )
-    finally:
-        engine.dispose()
-
-
-def job_runs(database_url: str, name: str) -> int:
-    engine = create_engine(database_url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            return int(
-                connection.scalar(
-                    text("SELECT runs FROM job_leases WHERE name = :name"),
-                    {"name": name},
-                )
-                or 0
-            )
-    finally:
-        engine.dispose()
 
 
 def test_two_workers_behind_nginx_talk_escalate_and_survive_a_sigkill(
@@ -222,10 +165,7 @@ def test_two_workers_behind_nginx_talk_escalate_and_survive_a_sigkill(
         stack.enter_context(
             connected(ana, other.base_url, headers={"Cookie": ana_cookie})
         )
-        claim = ana.client.call(
-            "claim", {"conversation_id": first_id}, namespace="/console", timeout=10
-        )
-        assert claim["ok"] is True, claim
+        claim(ana, first_id)
         # The status push crosses from `other` to `home` through Redis.
         wait_for(
             lambda: (resident.status or {}).get("state") == "active",
@@ -264,10 +204,7 @@ def test_two_workers_behind_nginx_talk_escalate_and_survive_a_sigkill(
         # WebSocket, so a reconnect with the same dict would be anonymous.
         stack.enter_context(connected(bo, proxy, headers=lambda: {"Cookie": bo_cookie}))
         assert cluster.nginx.upstream_of("/socket.io/") == home.port
-        claim = bo.client.call(
-            "claim", {"conversation_id": second_id}, namespace="/console", timeout=10
-        )
-        assert claim["ok"] is True, claim
+        claim(bo, second_id)
         exchange(resident2, bo, EXCHANGED)
 
         # Both send a burst; `home` dies while it is in flight.
@@ -301,22 +238,11 @@ def test_two_workers_behind_nginx_talk_escalate_and_survive_a_sigkill(
         # Resend what was never acknowledged, with the same client_ids, and
         # one acknowledged message to show a resend stores nothing new.
         for party in (resident2, bo):
-            for sent in party.unacknowledged():
-                party.resend(sent)
-            first_acked = next(iter(party.sent.values()))
-            assert party.resend(Sent(first_acked.client_id, first_acked.body)) == (
-                first_acked.seq
-            )
-            party.sync(party.contiguous_seq())
+            party.resend_and_resync()
         resident2.send("still here after the crash")
         bo.send("so am I")
         total = 2 * (EXCHANGED + BURST + 1)
-        for party in (resident2, bo):
-            wait_for(
-                lambda p=party: p.contiguous_seq() == total,
-                TIMEOUT,
-                f"{party.name} to hold all {total} messages",
-            )
+        wait_until_all_hold(total, resident2, bo)
 
         # The escalation opened on the dead worker is still re-alerted, by
         # the survivor, until somebody acknowledges it.
@@ -331,10 +257,7 @@ def test_two_workers_behind_nginx_talk_escalate_and_survive_a_sigkill(
         acknowledged = sol.call("acknowledge", {"escalation_id": escalation_id})
         assert acknowledged["escalation"]["state"] == "acknowledged"
 
-        stored = resident2.sync(0)
-        assert list(map(transcript_key, bo.sync(0))) == list(
-            map(transcript_key, stored)
-        )
+        stored = common_transcript(resident2, bo)
         all_sent = {**resident2.acknowledged(), **bo.acknowledged()}
         # Stop the server before the clients hang up: against a live server
         # each client's websocket close waits out a 3 s closing handshake.
@@ -347,12 +270,7 @@ def test_two_workers_behind_nginx_talk_escalate_and_survive_a_sigkill(
     assert len({client_id for _, client_id in rows}) == total
     for client_id, seq in acked_before_crash.items():
         assert all_sent[client_id] == seq
-    for party in (resident2, bo):
-        assert party.errors == []
-        assert party.conflicts == []
-        assert sorted(map(transcript_key, party.seen.values())) == [
-            transcript_key(m) for m in stored
-        ]
+    assert_hold_exactly(stored, resident2, bo)
     # And the directly connected chat holds exactly what was acknowledged.
     first_rows = stored_messages(cluster.database_url, first_id)
     assert {c: s for s, c in first_rows} == {
