@@ -53,8 +53,14 @@ class SocketClient:
         )
 
     def close(self) -> None:
-        """Hang up (and stop reconnecting)."""
-        self.client.disconnect()
+        """Hang up, and stop any reconnection loop.
+
+        ``disconnect()`` alone leaves a client whose server died retrying in
+        a background thread for the rest of the session, and its jittered
+        back-off draws from the global ``random`` (Hypothesis then reports
+        that something changed the random state under it).
+        """
+        self.client.shutdown()
 
     @property
     def is_connected(self) -> bool:
