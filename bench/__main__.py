@@ -3,11 +3,15 @@
     python -m bench                      # default load, threading and gevent
     python -m bench --quick              # small load, under two minutes
     python -m bench --only relay --modes gevent --duration 20
+    python -m bench --only chat --only hotline-2w --postgres URL
+    python -m bench --sweep 100,200,300 --only relay --only hotline --modes gevent
 
-Each run starts its own server on a free 127.0.0.1 port and stops it on the
+Each run starts its own servers on free 127.0.0.1 ports and stops them on the
 way out (also on Ctrl+C). The table is printed and written between markers in
 ``bench/results.md`` (one block per profile, so a quick run never overwrites
-the default one); ``--json`` keeps the raw numbers too.
+the default one); ``--json`` keeps the raw numbers too. ``--sweep`` runs each
+target at rising loads to find where r→c p99 crosses 500 ms, writes its own
+block and plots latency against load beside the results file.
 """
 
 from __future__ import annotations
@@ -38,16 +42,33 @@ from bench.chat_load import (
     QUICK_PROFILE,
     ROOT,
     HotlinePostgresTarget,
+    HotlineTwoWorkerTarget,
     LoadProfile,
     RunResult,
-    Stats,
     run_matrix,
     scaled,
+)
+from bench.sweep import (
+    DEFAULT_LEVELS,
+    GIVE_UP_P99_MS,
+    KNEE_P99_MS,
+    QUICK_LEVELS,
+    QUICK_SWEEP_PROFILE,
+    SWEEP_PROFILE,
+    Knee,
+    find_knees,
+    parse_levels,
+    plot_latency_vs_load,
+    run_sweep,
 )
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 TRIAGE_BENCH = Path(__file__).resolve().parent / "triage_bench.py"
 ASYNC_MODES = ("threading", "gevent")
+# Chat targets in the order they run; "chat" in --only means hotline, and
+# hotline-pg too when --postgres is given.
+CHAT_TARGETS = ("relay", "hotline", "hotline-pg", "hotline-2w")
+NEEDS_POSTGRES = ("hotline-pg", "hotline-2w")
 # DESIGN.md §4, chat.
 TARGET_P99_MS = 150.0
 TARGET_P50_RATIO = 2.0
@@ -63,15 +84,36 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         action="append",
-        choices=("chat", "relay", "triage"),
-        help="run only these parts (repeatable): chat = Hotline under load, "
-        "relay = the bare python-socketio baseline, triage = bench.triage_bench",
+        choices=("chat", "triage", *CHAT_TARGETS),
+        help="run only these parts (repeatable): chat = Hotline under load "
+        "(hotline, plus hotline-pg with --postgres), relay = the bare "
+        "python-socketio baseline, hotline-2w = two workers on PostgreSQL and "
+        "Redis (needs --postgres), triage = bench.triage_bench",
     )
     parser.add_argument(
         "--postgres",
         metavar="URL",
         help="also run Hotline on PostgreSQL: an account that may create "
         "databases, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+    )
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        default=HotlineTwoWorkerTarget.redis_url,
+        help="Redis for hotline-2w's message queue (default: %(default)s); "
+        "each run takes a pub/sub channel of its own",
+    )
+    parser.add_argument(
+        "--sweep",
+        nargs="?",
+        const="",
+        metavar="TALKING",
+        help="find the knee: run each chat target at these comma-separated "
+        "numbers of talking conversations (default "
+        f"{','.join(map(str, DEFAULT_LEVELS))}, quick "
+        f"{','.join(map(str, QUICK_LEVELS))}), {SWEEP_PROFILE.warmup:g} s warm-up + "
+        f"{SWEEP_PROFILE.duration:g} s measured each ({QUICK_SWEEP_PROFILE.warmup:g}"
+        f" + {QUICK_SWEEP_PROFILE.duration:g} s quick)",
     )
     parser.add_argument(
         "--modes",
@@ -89,7 +131,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--name",
         help="name of this load profile's block in the results file "
-        "(default: default, quick, or custom when a load option is given)",
+        "(default: default, quick, or custom when a load option is given); "
+        "a sweep's block is sweep-NAME, or sweep for the default profile",
     )
     parser.add_argument(
         "--repeat",
@@ -122,11 +165,48 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     unknown = set(args.modes) - set(ASYNC_MODES)
     if unknown:
         parser.error(f"unknown async mode(s): {', '.join(sorted(unknown))}")
+    args.targets = chosen_targets(args.only, has_postgres=bool(args.postgres))
+    for name in NEEDS_POSTGRES:
+        if name in args.targets and not args.postgres:
+            parser.error(f"{name} needs --postgres URL")
+    if args.sweep is not None:
+        check_sweep_args(parser, args)
     return args
 
 
+def chosen_targets(only: Sequence[str] | None, *, has_postgres: bool) -> list[str]:
+    """The chat targets ``--only`` asks for, in their running order."""
+    wanted = set(only or ["chat", "relay"])
+    if "chat" in wanted:
+        wanted |= {"hotline", "hotline-pg"} if has_postgres else {"hotline"}
+    return [name for name in CHAT_TARGETS if name in wanted]
+
+
+def check_sweep_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Parse the sweep's levels and refuse options a sweep has no use for."""
+    try:
+        args.sweep = (
+            parse_levels(args.sweep)
+            if args.sweep
+            else (QUICK_LEVELS if args.quick else DEFAULT_LEVELS)
+        )
+    except ValueError as error:
+        parser.error(f"--sweep: {error}")
+    if args.active is not None:
+        parser.error("--sweep sets the talking conversations; drop --active")
+    if args.repeat != 1 or args.profile is not None:
+        parser.error("--sweep runs each step once, unprofiled: drop --repeat/--profile")
+    if "triage" in (args.only or []):
+        parser.error("--sweep measures chat only: drop --only triage")
+    if not args.targets:
+        parser.error("--sweep needs a chat target in --only")
+
+
 def make_profile(args: argparse.Namespace) -> LoadProfile:
-    base = QUICK_PROFILE if args.quick else DEFAULT_PROFILE
+    if args.sweep is not None:
+        base = QUICK_SWEEP_PROFILE if args.quick else SWEEP_PROFILE
+    else:
+        base = QUICK_PROFILE if args.quick else DEFAULT_PROFILE
     profile = scaled(
         base,
         residents=args.residents,
@@ -174,8 +254,30 @@ def _ms(value: float) -> str:
     return "–" if math.isnan(value) else f"{value:.1f}"
 
 
-def _count(stats: Stats) -> str:
-    return str(stats.count)
+def error_count(r: RunResult) -> int:
+    """Failed connects, dropped sockets, error acks, missing acks, seq mismatches."""
+    return (
+        r.connect_errors
+        + r.disconnects
+        + sum(r.error_acks.values())
+        + r.unacked
+        + r.seq_mismatches
+        + r.unexpected
+    )
+
+
+def cpu_ms_per_message(r: RunResult) -> float:
+    """Server CPU per acked message, in ms."""
+    # % of a core over msgs/s = core-seconds per message; x10 = ms.
+    return 10 * r.server_cpu_percent / r.throughput if r.throughput else math.nan
+
+
+def _machine_columns(r: RunResult) -> str:
+    """Client, PostgreSQL + Redis and other CPU %, as table cells."""
+    return (
+        f"{r.client_cpu_percent:.0f} | {r.services_cpu_percent:.0f} "
+        f"| {max(0.0, r.other_cpu_percent):.0f}"
+    )
 
 
 def results_table(results: Sequence[RunResult]) -> str:
@@ -183,37 +285,23 @@ def results_table(results: Sequence[RunResult]) -> str:
         "| run | sent | acked | lost | dup | errors | r→c p50 | r→c p95 | r→c p99 "
         "| r→c max | c→r p50 | c→r p99 | ack p50 | ack p99 | acked msg/s "
         "| server CPU % | server CPU ms/msg | RSS MB idle/peak | threads "
-        "| client CPU % "
-        "| others CPU % |"
+        "| client CPU % | PG+Redis CPU % | others CPU % |"
     )
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         if r.failure:
             rows.append(f"| {r.run_label} | failed: {r.failure.splitlines()[0]} |")
             continue
-        errors = (
-            r.connect_errors
-            + r.disconnects
-            + sum(r.error_acks.values())
-            + r.unacked
-            + r.seq_mismatches
-            + r.unexpected
-        )
         lost = r.lost + r.lost_echoes
-        # % of a core over msgs/s = core-seconds per message; x10 = ms.
-        cpu_per_message = (
-            10 * r.server_cpu_percent / r.throughput if r.throughput else math.nan
-        )
         r2c, c2r, ack = r.resident_to_counselor, r.counselor_to_resident, r.resident_ack
         rows.append(
             f"| {r.run_label} | {r.sent} | {r.acked} | {lost} | {r.duplicated} "
-            f"| {errors} | {_ms(r2c.p50)} | {_ms(r2c.p95)} | {_ms(r2c.p99)} "
+            f"| {error_count(r)} | {_ms(r2c.p50)} | {_ms(r2c.p95)} | {_ms(r2c.p99)} "
             f"| {_ms(r2c.max)} | {_ms(c2r.p50)} | {_ms(c2r.p99)} | {_ms(ack.p50)} "
             f"| {_ms(ack.p99)} | {r.throughput:.1f} | {r.server_cpu_percent:.0f} "
-            f"| {_ms(cpu_per_message)} "
+            f"| {_ms(cpu_ms_per_message(r))} "
             f"| {r.server_rss_idle_mb:.0f}/{r.server_rss_peak_mb:.0f} "
-            f"| {r.server_threads_peak} | {r.client_cpu_percent:.0f} "
-            f"| {max(0.0, r.other_cpu_percent):.0f} |"
+            f"| {r.server_threads_peak} | {_machine_columns(r)} |"
         )
     return "\n".join(rows)
 
@@ -353,11 +441,49 @@ def _git_revision() -> str:
     return f"{revision}{' + uncommitted changes' if dirty else ''}"
 
 
+COLUMNS_NOTE = (
+    "Latencies in ms, measured in the load client with one monotonic clock: "
+    "r→c = resident send → counsellor receives the push, c→r the other way, "
+    "ack = resident send → ack. Lost counts acked messages that never reached "
+    "the other side or never came back to the sender's side; errors count "
+    "failed connects, dropped sockets, error acks, missing acks and seq "
+    "mismatches. CPU is % of one core over the measured window, and per "
+    "acked message (CPU ms/msg: the least noisy cost figure on a shared "
+    "machine); PG+Redis is the CPU of the whole PostgreSQL and Redis servers "
+    "(other users of them count too); 'others' is what the rest of the "
+    "machine used meanwhile (this machine is shared: other people's tests "
+    "compete with the server)."
+)
+
+
+def target_lines(results: Sequence[RunResult]) -> list[str]:
+    """What each Hotline variant among ``results`` runs on."""
+    names = {r.target for r in results}
+    lines = []
+    if "hotline" in names:
+        lines.append("- hotline: one `hotline serve` worker on SQLite (WAL)")
+    if "hotline-pg" in names:
+        lines.append("- hotline-pg: one worker on PostgreSQL")
+    if "hotline-2w" in names:
+        two_workers = [r for r in results if r.target == "hotline-2w" and not r.failure]
+        talking = sum(r.profile.active for r in two_workers)
+        crossing = sum(r.cross_worker for r in two_workers)
+        share = f"{crossing / talking:.0%}" if talking else "about half"
+        lines.append(
+            "- hotline-2w: two `hotline serve` workers on two ports, one "
+            "PostgreSQL database, Socket.IO rooms linked through Redis pub/sub "
+            f"(a channel of the run's own); in {share} of the talking "
+            "conversations the resident and the counsellor are on different "
+            "workers, so their messages cross through Redis; server CPU, RSS "
+            "and threads are summed over both workers"
+        )
+    return lines
+
+
 def report(
     results: Sequence[RunResult], profile: LoadProfile, command: str, started: datetime
 ) -> str:
     p = profile
-    has_postgres = any(r.target == "hotline-pg" for r in results)
     lines = [
         f"### Chat load — profile `{p.name}` — {started:%Y-%m-%d %H:%M} UTC",
         "",
@@ -367,27 +493,104 @@ def report(
         f"- load: {p.residents} residents connected, {p.active} active at "
         f"{p.rate:g} msg/s each, {p.counselors} counsellors holding them, "
         f"replying to {p.reply_fraction:.0%}; {p.warmup:g} s warm-up + "
-        f"{p.duration:g} s measured; websocket transport; Hotline on SQLite (WAL)"
-        + (" and PostgreSQL (hotline-pg)" if has_postgres else ""),
+        f"{p.duration:g} s measured; websocket transport",
+        *target_lines(results),
         "",
         results_table(results),
         "",
-        "Latencies in ms, measured in the load client with one monotonic clock: "
-        "r→c = resident send → counsellor receives the push, c→r the other way, "
-        "ack = resident send → ack. Lost counts acked messages that never reached "
-        "the other side or never came back to the sender's side; errors count "
-        "failed connects, dropped sockets, error acks, missing acks and seq "
-        "mismatches. CPU is % of one core over the measured window, and per "
-        "acked message (CPU ms/msg: the least noisy cost figure on a shared "
-        "machine); "
-        "'others' is what the rest of the machine used meanwhile (this machine "
-        "is shared: other people's tests compete with the server).",
+        COLUMNS_NOTE,
         "",
     ]
     ratios = ratio_lines(results)
     if ratios:
         lines += ["Hotline against the bare relay in the same run:", "", *ratios, ""]
     lines += ["Targets (DESIGN §4):", "", *verdict_lines(results, profile), ""]
+    return "\n".join(lines)
+
+
+def sweep_table(knees: Sequence[Knee]) -> str:
+    """One row per step, grouped by target."""
+    head = (
+        "| run | talking | acked msg/s | r→c p50 | r→c p95 | r→c p99 | r→c max "
+        "| lost | dup | errors | server CPU % | server CPU ms/msg | client CPU % "
+        "| PG+Redis CPU % | others CPU % |"
+    )
+    rows = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in (step for knee in knees for step in knee.steps):
+        if r.failure:
+            rows.append(
+                f"| {r.label} | {r.profile.active} "
+                f"| failed: {r.failure.splitlines()[0]} |"
+            )
+            continue
+        r2c = r.resident_to_counselor
+        rows.append(
+            f"| {r.label} | {r.profile.active} | {r.throughput:.1f} "
+            f"| {_ms(r2c.p50)} | {_ms(r2c.p95)} | {_ms(r2c.p99)} | {_ms(r2c.max)} "
+            f"| {r.lost + r.lost_echoes} | {r.duplicated} | {error_count(r)} "
+            f"| {r.server_cpu_percent:.0f} | {_ms(cpu_ms_per_message(r))} "
+            f"| {_machine_columns(r)} |"
+        )
+    return "\n".join(rows)
+
+
+def knee_lines(knees: Sequence[Knee]) -> list[str]:
+    """Each target's knee, then two workers against one at their knees."""
+    lines = [f"- {knee.label}: **{knee.describe()}**" for knee in knees]
+    by_label = {knee.label: knee for knee in knees}
+    for one_worker, mode in itertools.product(("hotline", "hotline-pg"), ASYNC_MODES):
+        one = by_label.get(f"{one_worker}/{mode}")
+        two = by_label.get(f"hotline-2w/{mode}")
+        if one is None or two is None or not (one.last_under and two.last_under):
+            continue
+        one_rate, two_rate = one.last_under.throughput, two.last_under.throughput
+        lines.append(
+            f"- hotline-2w over {one_worker} ({mode}), acked msg/s at the last "
+            f"step under {KNEE_P99_MS:.0f} ms: {two_rate:.0f} / {one_rate:.0f} = "
+            f"**{_fmt(_ratio(two_rate, one_rate))}**"
+            + (
+                ""
+                if one.first_over and two.first_over
+                else " (a bound only: a target never crossed within the sweep)"
+            )
+        )
+    return lines
+
+
+def sweep_report(
+    results: Sequence[RunResult],
+    profile: LoadProfile,
+    command: str,
+    started: datetime,
+    plot_name: str,
+) -> str:
+    p = profile
+    knees = find_knees(results)
+    lines = [
+        f"### Knee sweep — profile `{p.name}` — {started:%Y-%m-%d %H:%M} UTC",
+        "",
+        f"Command: `{command}`",
+        "",
+        *machine_lines(),
+        f"- load per step: {p.residents} residents connected (more if more talk), "
+        f"the step's number of them talking at {p.rate:g} msg/s each, "
+        f"{p.counselors} counsellors holding them, replying to "
+        f"{p.reply_fraction:.0%}; {p.warmup:g} s warm-up + {p.duration:g} s "
+        "measured; a fresh server and database each step; a target leaves the "
+        f"sweep after a step past {GIVE_UP_P99_MS:.0f} ms r→c p99",
+        *target_lines(results),
+        "",
+        sweep_table(knees),
+        "",
+        COLUMNS_NOTE,
+        "",
+        f"Knee (where r→c p99 crosses {KNEE_P99_MS:.0f} ms):",
+        "",
+        *knee_lines(knees),
+        "",
+        f"![r→c p50 and p99 against talking conversations]({plot_name})",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -432,56 +635,82 @@ def _raise_interrupt(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def load(
+    args: argparse.Namespace, profile: LoadProfile, command: str, started: datetime
+) -> int:
+    """Run every chosen target at one load; report; 1 if any run failed."""
+    results = asyncio.run(
+        run_matrix(
+            args.targets,
+            args.modes,
+            profile,
+            Progress(),
+            repeats=args.repeat,
+            keep=args.keep,
+            spy_dir=args.profile,
+        )
+    )
+    text = report(results, profile, command, started)
+    print("\n" + text)
+    if not args.no_write:
+        write_block(args.results, profile.name, text)
+        print(f"updated {args.results}", file=sys.stderr)
+    if args.json:
+        write_json(args.json, results)
+    return 1 if any(r.failure for r in results) else 0
+
+
+def sweep(
+    args: argparse.Namespace, profile: LoadProfile, command: str, started: datetime
+) -> int:
+    """Run the knee sweep; report and plot; 1 if any step failed."""
+    results = asyncio.run(
+        run_sweep(
+            args.targets, args.modes, profile, args.sweep, Progress(), keep=args.keep
+        )
+    )
+    # The default profile's sweep is the one results.md shows; others get
+    # their own block and plot.
+    suffix = "" if profile.name == DEFAULT_PROFILE.name else f"-{profile.name}"
+    plot = args.results.with_name(f"latency-vs-load{suffix}.png")
+    text = sweep_report(results, profile, command, started, plot.name)
+    print("\n" + text)
+    if not args.no_write:
+        plot_latency_vs_load(results, plot)
+        write_block(args.results, f"sweep{suffix}", text)
+        print(f"updated {args.results} and {plot}", file=sys.stderr)
+    if args.json:
+        write_json(args.json, results)
+    return 1 if any(r.failure for r in results) else 0
+
+
+def write_json(path: Path, results: Sequence[RunResult]) -> None:
+    """The raw numbers of every run."""
+    path.write_text(json.dumps([r.to_dict() for r in results], indent=2, default=str))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    HotlinePostgresTarget.admin_url = args.postgres
+    HotlineTwoWorkerTarget.redis_url = args.redis
     parts = args.only or ["chat", "relay", "triage"]
     profile = make_profile(args)
     started = datetime.now(UTC)
     command = shlex.join(["python", "-m", "bench", *(argv or sys.argv[1:])])
-    status = 0
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
         # Profiled numbers are slower than real ones; never record them.
         args.no_write = True
-    targets = [name for name in ("relay", "chat") if name in parts]
-    if targets:
-        names = []
-        for name in targets:
-            if name == "chat":
-                names.append("hotline")
-                if args.postgres:
-                    HotlinePostgresTarget.admin_url = args.postgres
-                    names.append("hotline-pg")
-            else:
-                names.append(name)
-        progress = Progress()
-        try:
-            results = asyncio.run(
-                run_matrix(
-                    names,
-                    args.modes,
-                    profile,
-                    progress,
-                    repeats=args.repeat,
-                    keep=args.keep,
-                    spy_dir=args.profile,
-                )
-            )
-        except KeyboardInterrupt:
-            print("\ninterrupted; servers stopped", file=sys.stderr)
-            return 130
-        text = report(results, profile, command, started)
-        print("\n" + text)
-        if not args.no_write:
-            write_block(args.results, profile.name, text)
-            print(f"updated {args.results}", file=sys.stderr)
-        if args.json:
-            args.json.write_text(
-                json.dumps([r.to_dict() for r in results], indent=2, default=str)
-            )
-        if any(r.failure for r in results):
-            status = 1
+    status = 0
+    try:
+        if args.sweep is not None:
+            return sweep(args, profile, command, started)
+        if args.targets:
+            status = load(args, profile, command, started)
+    except KeyboardInterrupt:
+        print("\ninterrupted; servers stopped", file=sys.stderr)
+        return 130
     if "triage" in parts:
         status = run_triage_bench(args.quick) or status
     return status

@@ -1,12 +1,14 @@
 """Chat load: many residents and counsellors on real sockets, latency and loss.
 
 One asyncio process drives every client with python-socketio's AsyncClient
-(websocket transport only). A run against one server:
+(websocket transport only). A run against one target:
 
 1. start the server under test on a free 127.0.0.1 port with a fresh database
    (Hotline) or no database at all (the bare relay, ``bench.relay_baseline``);
-2. connect ``residents`` resident sockets and ``counselors`` console sockets;
-   the counsellors claim the first ``active`` conversations, spread evenly;
+   a two-worker target starts two servers on two ports, linked by Redis;
+2. connect ``residents`` resident sockets and ``counselors`` console sockets,
+   spread over the workers; the counsellors claim the first ``active``
+   conversations, spread evenly;
 3. each active resident sends ``rate`` messages a second on a fixed schedule
    (open loop: the next send never waits for the previous ack) for
    ``warmup + duration`` seconds; counsellors answer a ``reply_fraction`` of
@@ -41,7 +43,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -133,6 +135,7 @@ class ServerProcess:
         workdir: Path,
         port: int,
         ready_path: str,
+        log_name: str = "server",
     ) -> None:
         self.command = list(command)
         self.env = env
@@ -140,7 +143,7 @@ class ServerProcess:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.ready_url = self.url + ready_path
-        self.log_path = workdir / "server.log"
+        self.log_path = workdir / f"{log_name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -236,7 +239,7 @@ class Seat:
 
 
 class Target:
-    """A server under test and the credentials its clients need."""
+    """The server processes under test and the credentials their clients need."""
 
     name = "target"
 
@@ -244,15 +247,19 @@ class Target:
         self.async_mode = async_mode
         self.workdir = workdir
         self.seats: list[Seat] = []
-        self.server: ServerProcess | None = None
+        self.servers: list[ServerProcess] = []
 
     @property
-    def url(self) -> str:
-        assert self.server is not None
-        return self.server.url
+    def urls(self) -> list[str]:
+        """One URL per worker process; clients are spread over them."""
+        return [server.url for server in self.servers]
+
+    @property
+    def pids(self) -> list[int]:
+        return [server.pid for server in self.servers]
 
     async def prepare(self, profile: LoadProfile) -> None:
-        """Create data, start the server, sign in."""
+        """Create data, start the servers, sign in."""
         raise NotImplementedError
 
     def console_options(self, index: int) -> dict[str, Any]:
@@ -260,8 +267,17 @@ class Target:
         raise NotImplementedError
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.stop()
+        for server in self.servers:
+            server.stop()
+
+    def log_tail(self, chars: int) -> str:
+        """The end of every server's output."""
+        if len(self.servers) == 1:
+            return self.servers[0].log_tail(chars)
+        return "\n".join(
+            f"--- {server.log_path.name}\n{server.log_tail(chars)}"
+            for server in self.servers
+        )
 
     def stored_messages(self) -> int | None:
         """Messages the server persisted, when it persists anything."""
@@ -272,11 +288,15 @@ class HotlineTarget(Target):
     """``hotline serve`` on a fresh SQLite database."""
 
     name = "hotline"
+    workers = 1
 
     def __init__(self, async_mode: str, workdir: Path) -> None:
         super().__init__(async_mode, workdir)
         self.database_path = workdir / "hotline.sqlite3"
         self.database_url = f"sqlite:///{self.database_path}"
+        # Shared by every worker: a cookie signed by one is read by another.
+        self.secret_key = secrets.token_urlsafe(32)
+        self.phone_keys = PhoneVault.generate_key()
         self.cookies: list[str] = []
 
     async def prepare(self, profile: LoadProfile) -> None:
@@ -284,11 +304,20 @@ class HotlineTarget(Target):
         self.seats, usernames = await asyncio.to_thread(
             seed_hotline, self.database_url, profile.residents, profile.counselors
         )
+        # Seeding made the counsellors, so no worker creates a first admin:
+        # the workers may start side by side.
+        self.servers = [self._worker(index + 1) for index in range(self.workers)]
+        await asyncio.gather(
+            *(asyncio.to_thread(server.start) for server in self.servers)
+        )
+        self.cookies = [await self._sign_in(name) for name in usernames]
+
+    def _worker(self, number: int) -> ServerProcess:
         port = free_port()
         env = _clean_env(
             HOTLINE_DATABASE_URL=self.database_url,
-            HOTLINE_SECRET_KEY=secrets.token_urlsafe(32),
-            HOTLINE_PHONE_KEYS=PhoneVault.generate_key(),
+            HOTLINE_SECRET_KEY=self.secret_key,
+            HOTLINE_PHONE_KEYS=self.phone_keys,
             HOTLINE_ASYNC_MODE=self.async_mode,
             HOTLINE_QUICK_EXIT_URL=f"http://127.0.0.1:{port}/api/health",
             # Counsellors here answer faster than a person could type; the
@@ -300,16 +329,20 @@ class HotlineTarget(Target):
             # default load), past the per-person load limits of the console.
             HOTLINE_MAX_CONVERSATIONS="1000",
             HOTLINE_MAX_HIGH_RISK="1000",
+            **self.message_queue_env(),
         )
-        self.server = ServerProcess(
+        return ServerProcess(
             [*hotline_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             workdir=self.workdir,
             port=port,
             ready_path="/api/health",
+            log_name="server" if self.workers == 1 else f"worker-{number}",
         )
-        await asyncio.to_thread(self.server.start)
-        self.cookies = [await self._sign_in(name) for name in usernames]
+
+    def message_queue_env(self) -> dict[str, str]:
+        """``HOTLINE_*`` settings that link the workers (none for one worker)."""
+        return {}
 
     async def _sign_in(self, username: str) -> str:
         import aiohttp
@@ -317,7 +350,7 @@ class HotlineTarget(Target):
         async with (
             aiohttp.ClientSession() as http,
             http.post(
-                f"{self.url}/api/auth/login",
+                f"{self.urls[0]}/api/auth/login",
                 json={"username": username, "password": COUNSELOR_PASSWORD},
                 timeout=aiohttp.ClientTimeout(total=30),
             ) as response,
@@ -401,6 +434,32 @@ class HotlinePostgresTarget(HotlineTarget):
             self._admin(f'DROP DATABASE IF EXISTS "{self.database_name}" WITH (FORCE)')
 
 
+class HotlineTwoWorkerTarget(HotlinePostgresTarget):
+    """Two ``hotline serve`` workers on one PostgreSQL database, linked by Redis.
+
+    Clients are spread over both ports (see ``worker_of_resident``), so about
+    half the talking conversations have their resident on one worker and
+    their counsellor on the other: those messages cross through Redis.
+    ``redis_url`` (``--redis``) names the server; the run's pub/sub channel
+    is its own, because channels are shared by every Redis database number
+    and concurrent runs must not hear each other.
+    """
+
+    name = "hotline-2w"
+    workers = 2
+    redis_url = "redis://127.0.0.1:6379/0"
+
+    def __init__(self, async_mode: str, workdir: Path) -> None:
+        super().__init__(async_mode, workdir)
+        self.channel = f"hotline-bench-{os.getpid()}-{secrets.token_hex(6)}"
+
+    def message_queue_env(self) -> dict[str, str]:
+        return {
+            "HOTLINE_MESSAGE_QUEUE": self.redis_url,
+            "HOTLINE_MESSAGE_QUEUE_CHANNEL": self.channel,
+        }
+
+
 def seed_hotline(
     database_url: str, residents: int, counselors: int
 ) -> tuple[list[Seat], list[str]]:
@@ -448,7 +507,7 @@ class RelayTarget(Target):
         pythonpath = os.pathsep.join(
             p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p
         )
-        self.server = ServerProcess(
+        server = ServerProcess(
             [
                 sys.executable,
                 "-m",
@@ -465,7 +524,8 @@ class RelayTarget(Target):
             port=port,
             ready_path="/socket.io/?EIO=4&transport=polling",
         )
-        await asyncio.to_thread(self.server.start)
+        self.servers = [server]
+        await asyncio.to_thread(server.start)
 
     def console_options(self, index: int) -> dict[str, Any]:
         return {"auth": {"counselor_id": index + 1}}
@@ -474,6 +534,7 @@ class RelayTarget(Target):
 TARGETS: dict[str, type[Target]] = {
     "hotline": HotlineTarget,
     "hotline-pg": HotlinePostgresTarget,
+    "hotline-2w": HotlineTwoWorkerTarget,
     "relay": RelayTarget,
 }
 
@@ -511,6 +572,21 @@ def sample_process(pid: int) -> ProcessSample | None:
         return None
 
 
+def sample_processes(pids: Sequence[int]) -> ProcessSample | None:
+    """``sample_process`` summed over several processes (the workers of one
+    target); None unless every one of them answered."""
+    samples = [sample_process(pid) for pid in pids]
+    if not samples or any(sample is None for sample in samples):
+        return None
+    known = [sample for sample in samples if sample is not None]
+    return ProcessSample(
+        time.perf_counter(),
+        sum(sample.cpu_seconds for sample in known),
+        sum(sample.rss_bytes for sample in known),
+        sum(sample.threads for sample in known),
+    )
+
+
 def machine_cpu_seconds() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine since boot, all cores.
 
@@ -526,6 +602,36 @@ def machine_cpu_seconds() -> tuple[float, float]:
     idle = fields[3] + fields[4]
     total = sum(fields)
     return (total - idle) / ticks, total / ticks
+
+
+# The database and message-queue servers: their CPU is reported apart from
+# "others". Whole servers, so other users of them on this machine count too.
+SERVICE_COMMANDS = ("postgres", "redis-server")
+
+
+def service_cpu_seconds() -> float:
+    """CPU seconds used so far by every PostgreSQL and Redis server process.
+
+    Exited children count too (through their parent's ``cutime``/``cstime``):
+    PostgreSQL forks a backend per connection.
+    """
+    total = 0
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:
+        return math.nan
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() not in SERVICE_COMMANDS:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # utime, stime, cutime, cstime: the 14th to 17th fields of the line.
+        total += sum(int(value) for value in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _sample_proc(pid: int, now: float) -> ProcessSample | None:
@@ -832,7 +938,14 @@ class RunResult:
     server_rss_idle_mb: float = math.nan
     server_rss_peak_mb: float = math.nan
     server_threads_peak: int = 0
+    # Server processes of the target; CPU, RSS and threads are their sums.
+    workers: int = 1
+    # Talking conversations whose resident and counsellor are on different
+    # workers (their messages go through the message queue).
+    cross_worker: int = 0
     client_cpu_percent: float = math.nan
+    # PostgreSQL and Redis (whole servers), % of one core.
+    services_cpu_percent: float = math.nan
     machine_busy_percent: float = math.nan
     other_cpu_percent: float = math.nan
     send_lag_p99_ms: float = math.nan
@@ -894,8 +1007,8 @@ async def run_target(
         result.stored = await asyncio.to_thread(target.stored_messages)
     except Exception as error:
         result.failure = f"{type(error).__name__}: {error}"
-        if target.server is not None:
-            result.failure += "\n" + target.server.log_tail(1500)
+        if target.servers:
+            result.failure += "\n" + target.log_tail(1500)
         progress(f"{result.label}: FAILED {result.failure}")
     finally:
         await asyncio.to_thread(target.stop)
@@ -915,10 +1028,14 @@ async def _load(
     counselors = [Counselor(ledger, run) for _ in range(profile.counselors)]
     gate = asyncio.Semaphore(profile.connect_concurrency)
 
-    async def connect(participant: Participant, **options: Any) -> bool:
+    urls = target.urls
+    result.workers = len(urls)
+    result.cross_worker = cross_worker_conversations(profile, len(urls))
+
+    async def connect(participant: Participant, url: str, **options: Any) -> bool:
         async with gate:
             try:
-                await participant.connect(target.url, **options)
+                await participant.connect(url, **options)
             except (socketio.exceptions.ConnectionError, OSError) as error:
                 progress(f"{result.label}: connect failed: {error}")
                 return False
@@ -928,9 +1045,20 @@ async def _load(
         progress(f"{result.label}: connecting {len(residents)} residents")
         began = time.perf_counter()
         outcomes = await asyncio.gather(
-            *(connect(r, auth={"token": r.seat.token}) for r in residents),
             *(
-                connect(c, **target.console_options(i))
+                connect(
+                    r,
+                    urls[worker_of_resident(i, profile, len(urls))],
+                    auth={"token": r.seat.token},
+                )
+                for i, r in enumerate(residents)
+            ),
+            *(
+                connect(
+                    c,
+                    urls[worker_of_counselor(i, len(urls))],
+                    **target.console_options(i),
+                )
                 for i, c in enumerate(counselors)
             ),
         )
@@ -949,7 +1077,7 @@ async def _load(
         await asyncio.gather(*(c.claim_all() for c in counselors))
         result.claim_seconds = time.perf_counter() - began
         await asyncio.sleep(profile.settle)
-        idle = sample_process(target.server.pid) if target.server else None
+        idle = sample_processes(target.pids)
 
         await _drive(target, profile, run, active, result, progress, spy_dir)
         progress(f"{result.label}: draining")
@@ -962,6 +1090,35 @@ async def _load(
     _tally(ledger, run, result)
     if idle is not None:
         result.server_rss_idle_mb = idle.rss_bytes / 2**20
+
+
+def worker_of_counselor(index: int, workers: int) -> int:
+    """Counsellors take turns over the workers."""
+    return index % workers
+
+
+def worker_of_resident(index: int, profile: LoadProfile, workers: int) -> int:
+    """The worker resident ``index`` connects to.
+
+    Counsellor ``c`` holds the talking conversations ``c``, ``c + C``,
+    ``c + 2C``, ... (``C`` counsellors); every other one of those has its
+    resident on the next worker, so with two workers about half the talking
+    conversations cross between workers (exactly half when each counsellor
+    holds an even number). Idle residents take turns.
+    """
+    if index >= profile.active:
+        return index % workers
+    counselor, turn = index % profile.counselors, index // profile.counselors
+    return (worker_of_counselor(counselor, workers) + turn) % workers
+
+
+def cross_worker_conversations(profile: LoadProfile, workers: int) -> int:
+    """Talking conversations whose resident and counsellor are on different workers."""
+    return sum(
+        worker_of_resident(index, profile, workers)
+        != worker_of_counselor(index % profile.counselors, workers)
+        for index in range(profile.active)
+    )
 
 
 async def _drive(
@@ -979,28 +1136,32 @@ async def _drive(
     run.sending_from = now + 0.5
     run.measuring_from = run.sending_from + profile.warmup
     run.sending_until = run.measuring_from + profile.duration
-    pid = target.server.pid if target.server else None
+    pids = target.pids
     samples: list[ProcessSample] = []
 
     async def sample_until_done() -> None:
         while time.perf_counter() < run.sending_until:
-            sample = sample_process(pid) if pid else None
+            sample = sample_processes(pids)
             if sample is not None:
                 samples.append(sample)
             await asyncio.sleep(1.0)
 
     async def mark(
         at: float,
-    ) -> tuple[ProcessSample | None, float, tuple[float, float]]:
+    ) -> tuple[ProcessSample | None, float, float, tuple[float, float]]:
         await asyncio.sleep(max(0.0, at - time.perf_counter()))
-        server = sample_process(pid) if pid else None
-        return server, time.process_time(), machine_cpu_seconds()
+        return (
+            sample_processes(pids),
+            time.process_time(),
+            service_cpu_seconds(),
+            machine_cpu_seconds(),
+        )
 
-    async def spy() -> None:
-        if spy_dir is None or pid is None:
-            return
+    async def spy(number: int, pid: int) -> None:
+        assert spy_dir is not None
         await asyncio.sleep(max(0.0, run.measuring_from - time.perf_counter()))
-        path = spy_dir / f"{target.name}-{target.async_mode}.txt"
+        worker = f"-{number}" if len(pids) > 1 else ""
+        path = spy_dir / f"{target.name}-{target.async_mode}{worker}.txt"
         await record_profile(pid, profile.duration, path)
         progress(f"{result.label}: profile written to {path}")
 
@@ -1010,7 +1171,10 @@ async def _drive(
             await asyncio.sleep(1.0)
             elapsed = min(total, time.perf_counter() - run.sending_from)
             sent = sum(r.sent for r in active)
-            progress(f"{result.label}: load {elapsed:4.0f}/{total:.0f}s sent {sent}")
+            progress(
+                f"{result.label}: load {progress_bar(elapsed / total)} "
+                f"{elapsed:3.0f}/{total:.0f}s sent {sent}"
+            )
 
     talkers = [
         r.talk(run.sending_from, run.sending_until, profile.rate, rng.random() * period)
@@ -1021,26 +1185,36 @@ async def _drive(
         mark(run.sending_until),
         sample_until_done(),
         report(),
-        spy(),
+        *(spy(n, pid) for n, pid in enumerate(pids, 1) if spy_dir is not None),
         *talkers,
     )
-    (server_begin, client_begin, machine_begin) = begin
-    (server_end, client_end, machine_end) = end
+    (server_begin, client_begin, services_begin, machine_begin) = begin
+    (server_end, client_end, services_end, machine_end) = end
     window = run.sending_until - run.measuring_from
     if server_begin is not None and server_end is not None:
         result.server_cpu_percent = (
             100 * (server_end.cpu_seconds - server_begin.cpu_seconds) / window
         )
     result.client_cpu_percent = 100 * (client_end - client_begin) / window
+    result.services_cpu_percent = 100 * (services_end - services_begin) / window
     busy = machine_end[0] - machine_begin[0]
     result.machine_busy_percent = 100 * busy / (machine_end[1] - machine_begin[1])
-    # Everything else on the machine, in % of one core like the other two.
+    # Everything else on the machine, in % of one core like the other three.
     result.other_cpu_percent = (
-        100 * busy / window - result.client_cpu_percent - result.server_cpu_percent
+        100 * busy / window
+        - result.client_cpu_percent
+        - result.server_cpu_percent
+        - result.services_cpu_percent
     )
     if samples:
         result.server_rss_peak_mb = max(s.rss_bytes for s in samples) / 2**20
         result.server_threads_peak = max(s.threads for s in samples)
+
+
+def progress_bar(fraction: float, width: int = 20) -> str:
+    """``[######--------------]`` for a fraction between 0 and 1."""
+    filled = round(width * min(1.0, max(0.0, fraction)))
+    return "[" + "#" * filled + "-" * (width - filled) + "]"
 
 
 async def _drain(ledger: Ledger, quiet: float, limit: float = 120.0) -> None:
@@ -1160,24 +1334,45 @@ async def run_matrix(
     slows the server: profile and measure in separate runs).
     """
     results = []
-    scratch = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
-    try:
+    with scratch_folder(keep, progress) as scratch:
         for repeat in range(1, repeats + 1):
             for mode in async_modes:
                 order = list(targets) if repeat % 2 else list(reversed(targets))
                 for name in order:
                     workdir = scratch / f"{name}-{mode}-{repeat}"
-                    workdir.mkdir()
-                    target = TARGETS[name](mode, workdir)
-                    result = await run_target(target, profile, progress, spy_dir)
+                    result = await run_named(
+                        name, mode, workdir, profile, progress, spy_dir
+                    )
                     result.repeat = repeat if repeats > 1 else 0
                     results.append(result)
+    return results
+
+
+@contextlib.contextmanager
+def scratch_folder(keep: bool, progress: Progress) -> Iterator[Path]:
+    """A folder for the runs' databases and server logs, removed unless ``keep``."""
+    scratch = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
+    try:
+        yield scratch
     finally:
         if keep:
             progress(f"server logs and databases kept in {scratch}")
         else:
             shutil.rmtree(scratch, ignore_errors=True)
-    return results
+
+
+async def run_named(
+    name: str,
+    async_mode: str,
+    workdir: Path,
+    profile: LoadProfile,
+    progress: Progress,
+    spy_dir: Path | None = None,
+) -> RunResult:
+    """Run the target called ``name`` (a key of ``TARGETS``) in ``workdir``."""
+    workdir.mkdir()
+    target = TARGETS[name](async_mode, workdir)
+    return await run_target(target, profile, progress, spy_dir)
 
 
 def scaled(profile: LoadProfile, **changes: Any) -> LoadProfile:
