@@ -291,7 +291,7 @@ def _report(
         f"fresh process {cold_load:.3f} s",
         "",
         "Quality on the authored test split, for context (the baselines use argmax; "
-        "the shipped model uses dev-tuned thresholds and rules):",
+        "the shipped model uses cross-validated thresholds and rules):",
         "",
         "| | crisis recall | urgent recall | low→crisis | low→urgent | macro F1 |",
         "|---|---:|---:|---:|---:|---:|",
