@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from triage.corpus import (
+    CORPUS_DIR,
     LEVELS,
     NEEDS,
     CorpusError,
@@ -103,6 +104,17 @@ def test_cross_validation_folds_keep_near_duplicates_together() -> None:
     # Every fold is used, and adding examples never moves the old ones.
     assert set(folds) == set(range(5))
     assert cross_validation_folds(others, 5) == folds[3:]
+
+
+def test_the_stress_set_is_held_out_from_the_corpus(corpus: list[Example]) -> None:
+    stress = read_labelled(CORPUS_DIR.parent / "stress" / "calm_registers.jsonl")
+    assert len(stress) >= 400
+    assert {e.id for e in stress}.isdisjoint(e.id for e in corpus)
+    texts = [e.text for e in corpus] + [e.text for e in stress]
+    crossing = [
+        (i, j) for i, j, _ in near_duplicate_pairs(texts) if i < len(corpus) <= j
+    ]
+    assert crossing == []
 
 
 def test_read_labelled_jsonl_and_tsv() -> None:
