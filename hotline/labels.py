@@ -55,6 +55,62 @@ def call_outcome_names() -> dict[str, str]:
     }
 
 
+def signal_kind_names() -> dict[str, str]:
+    """Triage signal kinds, as staff see them on the queue and in transcripts.
+
+    A signal's name is its kind, optionally with a detail after a dot
+    (``intent.jump``); staff see the kind (``signal_label``).
+    """
+    return {
+        "intent": _("Suicidal intent"),
+        "self_harm": _("Self-harm"),
+        "plan": _("Plan"),
+        "means": _("Means"),
+        "time": _("Time named"),
+        "farewell": _("Farewell"),
+        "act": _("Act under way"),
+        "violence": _("Violence to others"),
+        "medical_emergency": _("Medical emergency"),
+        "panic": _("Panic"),
+        "abuse": _("Abuse"),
+        "medication_stopped": _("Medication stopped"),
+        "hopelessness": _("Hopelessness"),
+        "third_party": _("About someone else"),
+        "distress": _("Distress"),
+        "medical_symptom": _("Physical symptom"),
+        "psychiatric": _("Psychiatric condition"),
+        "question": _("Question"),
+        "gratitude": _("Thanks"),
+        "habitual": _("Habitual wording"),
+        "joking": _("Joking"),
+        "recovery": _("Recovery"),
+        "need": _("Practical need"),
+        "idiom": _("Figure of speech"),
+    }
+
+
+def conversation_state_names() -> dict[str, str]:
+    return {
+        "waiting": _("Waiting"),
+        "active": _("Active"),
+        "closed": _("Closed"),
+    }
+
+
+def sender_names() -> dict[str, str]:
+    return {
+        "resident": _("Resident"),
+        "counselor": _("Counsellor"),
+        "system": _("Hotline"),
+    }
+
+
+def signal_label(name: str) -> str:
+    """What staff read for a signal name (its kind's label)."""
+    kind = name.split(".", 1)[0]
+    return signal_kind_names().get(kind, name)
+
+
 def need_names() -> dict[str, str]:
     return {
         "supplies": _("Food and supplies"),
@@ -292,6 +348,7 @@ def console_strings() -> dict[str, object]:
         "errors": error_messages(),
         "levels": risk_level_names(),
         "needs": need_names(),
+        "signals": signal_kind_names(),
         "escalation_states": escalation_state_names(),
         "escalation_outcomes": escalation_outcome_names(),
         "escalation_alert": _("Crisis escalation: conversation #{id}"),

@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from hotline.extensions import db
+from hotline.labels import signal_kind_names, signal_label
 from hotline.models import AuditEvent, Role, Sender
 from hotline.services import conversations, escalations
+from hotline.services.risk import assess_text
 from tests.conftest import PASSWORD
 
 
@@ -111,3 +113,39 @@ def test_board_page_renders_for_supervisors(app, make_user):
     page = http.get("/supervisor?lang=en").get_data(as_text=True)
     assert "Escalation board" in page
     assert "Closed escalations" in page
+
+
+def test_transcript_shows_triage_signals_and_states_in_the_readers_language(
+    app, make_user
+):
+    body = "我已经写好遗书了，今晚就从楼顶跳下去"
+    with app.app_context():
+        session = db.new_session()
+        cid, _ = conversations.start_conversation(session, "zh")
+        conversations.post_message(
+            session,
+            cid,
+            sender=Sender.RESIDENT,
+            body=body,
+            client_id="seed-0001",
+            assessment=assess_text(body),
+        )
+        session.close()
+    http = sign_in(app, make_user, "sun", Role.SUPERVISOR)
+    zh = http.get(f"/supervisor/conversations/{cid}?lang=zh").get_data(as_text=True)
+    assert "告别: “遗书”" in zh and "提到时间: “今晚”" in zh
+    assert '<span class="who">居民' in zh and "· 等待中 ·" in zh
+    for raw in ("farewell:", "time:", ">resident", "· waiting ·"):
+        assert raw not in zh
+    en = http.get(f"/supervisor/conversations/{cid}?lang=en").get_data(as_text=True)
+    assert "Farewell: “遗书”" in en
+
+
+def test_every_triage_signal_kind_has_a_label_for_staff(app):
+    from triage.signals import KINDS
+
+    with app.test_request_context("/?lang=zh"):
+        names = signal_kind_names()
+        assert set(KINDS) <= set(names)
+        assert signal_label("intent.jump") == names["intent"]
+        assert signal_label("unknown.kind") == "unknown.kind"

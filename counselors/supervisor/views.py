@@ -13,9 +13,13 @@ from hotline.errors import InvalidInput
 from hotline.extensions import db
 from hotline.labels import (
     console_strings,
+    conversation_state_names,
     escalation_outcome_names,
+    need_names,
     risk_level_names,
     role_names,
+    sender_names,
+    signal_label,
 )
 from hotline.services import audit, callbacks, escalations
 from hotline.services.accounts import list_staff
@@ -64,6 +68,10 @@ def transcript(conversation_id: int) -> str:
         transcript=result.to_payload(),
         level_names=risk_level_names(),
         role_names=role_names(),
+        state_names=conversation_state_names(),
+        sender_names=sender_names(),
+        need_names=need_names(),
+        signal_label=signal_label,
         block_form=BlockForm(),
     )
 

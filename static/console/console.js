@@ -11,7 +11,7 @@ import { ResourcePanel } from "/static/console/referrals.js";
 import { Transfers } from "/static/console/transfers.js";
 import { Outbox } from "/static/shared/outbox.js";
 import {
-  Transcript, errorText, format, levelBadge, readStrings,
+  Transcript, errorText, format, levelBadge, readStrings, signalLabel,
 } from "/static/shared/transcript.js";
 
 const ACK_TIMEOUT_MS = 10000;
@@ -77,7 +77,7 @@ function renderQueue() {
     tags.append(
       tag(strings[`kind_${item.kind}`], `kind-tag kind-${item.kind}`),
       levelBadge(item.risk_level, strings.levels),
-      ...item.signals.map((name) => tag(name, "signal-tag")),
+      ...item.signals.map((name) => tag(signalLabel(name, strings.signals), "signal-tag")),
       ...item.needs.map((need) => tag(strings.needs[need] || need, "need-tag")),
     );
     li.dataset.level = item.risk_level;
@@ -139,6 +139,7 @@ function ensureHeld(conversation) {
         resident: strings.resident, counselor: strings.you, system: strings.system,
         social_worker: strings.social_worker, supervisor: strings.supervisor,
         sending: strings.sending, failed: strings.failed, levels: strings.levels,
+        signals: strings.signals,
         notices: {
           social_worker_joined: strings.social_worker_joined,
           counselor_changed: strings.counselor_changed,

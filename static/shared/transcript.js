@@ -73,7 +73,9 @@ export class Transcript {
       body = document.createElement("p");
       body.className = "body";
       const notice = message.sender === "system" && this.labels.notices?.[message.body];
-      body.append(...highlighted(notice || message.body, activeSpans(message.assessment)));
+      body.append(...highlighted(
+        notice || message.body, activeSpans(message.assessment), this.labels.signals || {},
+      ));
     }
     const meta = document.createElement("span");
     meta.className = "meta";
@@ -98,7 +100,7 @@ function activeSpans(assessment) {
 
 // Text nodes with the triage's matched spans wrapped in <mark>: built from
 // nodes, never from HTML, because bodies are untrusted.
-function highlighted(text, spans) {
+function highlighted(text, spans, signalNames) {
   const nodes = [];
   let at = 0;
   for (const span of spans) {
@@ -106,7 +108,7 @@ function highlighted(text, spans) {
     if (span.start > at) nodes.push(document.createTextNode(text.slice(at, span.start)));
     const mark = document.createElement("mark");
     mark.textContent = text.slice(span.start, span.end);
-    mark.title = span.name;
+    mark.title = signalLabel(span.name, signalNames);
     nodes.push(mark);
     at = span.end;
   }
@@ -190,6 +192,12 @@ export function referralCard(card, text, labels) {
   });
   node.append(content, copy, status);
   return node;
+}
+
+// A signal name is its kind, optionally with a detail ("intent.jump"):
+// staff read the kind's label, in their language.
+export function signalLabel(name, kindNames) {
+  return kindNames[name.split(".")[0]] || name;
 }
 
 export function levelBadge(level, names) {

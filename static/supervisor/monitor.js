@@ -104,6 +104,7 @@ export class Monitor {
       sending: this.strings.sending,
       failed: this.strings.failed,
       levels: this.strings.levels,
+      signals: this.strings.signals,
       notices: {
         social_worker_joined: this.strings.social_worker_joined,
         counselor_changed: this.strings.counselor_changed,

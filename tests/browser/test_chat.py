@@ -28,6 +28,9 @@ def test_resident_and_counsellor_exchange_messages(resident: Page, console: Page
         f'#queue li.queue-item[data-conversation-id="{conversation_id}"]'
     )
     expect(item.locator(".preview")).to_have_text("我最近总是睡不着，心里很乱")
+    # Triage signals are named in the console's language (English here),
+    # never by their internal names ("distress").
+    expect(item.locator(".signal-tag")).to_have_text(["Distress"])
     claim(console, conversation_id)
     expect(status).to_have_attribute("data-state", "active")
     expect(status).to_have_text("咨询员已加入，现在可以聊了。")
