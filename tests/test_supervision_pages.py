@@ -24,12 +24,17 @@ def sign_in(app, make_user, username, role):
     return http
 
 
-def seed_conversation(app, body="<b>我睡不着</b>"):
+def seed_conversation(app, body="<b>我睡不着</b>", *, triaged=False):
     with app.app_context():
         session = db.new_session()
         cid, _ = conversations.start_conversation(session, "zh")
         conversations.post_message(
-            session, cid, sender=Sender.RESIDENT, body=body, client_id="seed-0001"
+            session,
+            cid,
+            sender=Sender.RESIDENT,
+            body=body,
+            client_id="seed-0001",
+            assessment=assess_text(body) if triaged else None,
         )
         session.close()
     return cid
@@ -118,19 +123,7 @@ def test_board_page_renders_for_supervisors(app, make_user):
 def test_transcript_shows_triage_signals_and_states_in_the_readers_language(
     app, make_user
 ):
-    body = "我已经写好遗书了，今晚就从楼顶跳下去"
-    with app.app_context():
-        session = db.new_session()
-        cid, _ = conversations.start_conversation(session, "zh")
-        conversations.post_message(
-            session,
-            cid,
-            sender=Sender.RESIDENT,
-            body=body,
-            client_id="seed-0001",
-            assessment=assess_text(body),
-        )
-        session.close()
+    cid = seed_conversation(app, "我已经写好遗书了，今晚就从楼顶跳下去", triaged=True)
     http = sign_in(app, make_user, "sun", Role.SUPERVISOR)
     zh = http.get(f"/supervisor/conversations/{cid}?lang=zh").get_data(as_text=True)
     assert "告别: “遗书”" in zh and "提到时间: “今晚”" in zh
