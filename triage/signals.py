@@ -225,6 +225,7 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "plan": {
         "plan": (
+            r"(?:going to|gonna|will|want to|wanna|plan to|about to) overdose",
             r"计划好了",
             r"已经想好了",
             r"想好了",
@@ -1407,7 +1408,7 @@ IDIOMS: tuple[str, ...] = (
     r"笑死",
     r"笑死我了",
     r"笑死人",
-    r"笑不活",
+    r"笑不活了?",
     r"累死",
     r"累得半死",
     r"饿死",
@@ -1433,6 +1434,28 @@ IDIOMS: tuple[str, ...] = (
     r"痛死",
     r"疼死",
     r"羡慕死",
+    r"难死",
+    r"懒死",
+    r"哭死",
+    r"可怜死",
+    r"难吃死",
+    r"难看死",
+    r"难听死",
+    r"香死",
+    r"帅死",
+    r"(?<!安)乐死",  # not 安乐死 (euthanasia)
+    r"憋死",
+    r"尴尬死",
+    r"麻烦死",
+    r"紧张死",
+    r"痒死",
+    r"撑死",
+    r"心疼死",
+    # "累得要死", "调得我要死了"; not "觉得我要死了", which is about dying.
+    r"(?<![觉懂记显获舍值晓使])得(?:我|人)?要死",
+    r"个半死",
+    r"社死",
+    r"(?<!想)原地去世",
     r"想死(?:你|您|你们|他|她|他们|她们|它|宝宝)(?:了|啦)?",
     r"想死我了",
     r"死机",
@@ -1471,11 +1494,25 @@ IDIOMS: tuple[str, ...] = (
     r"割韭菜",
     r"上吊了(?:个|一)",
     r"告别式",
+    # Everyday goodbyes and ropes.
+    r"(?:跟|和|与)(?:同事|同学|老同事|老同学|室友|老师|领导)[^，,。.!！?？;；]{0,8}(?:告别|道别)",
+    r"晾衣绳",
+    r"买了?[根条捆卷]?绳子?[^，,。.!！?？;；]{0,6}(?:晾|晒|跳|捆|绑|打包)",
+    # Talking about suicide as a topic (prevention, teaching, a child's question).
+    r"预防自杀",
+    r"自杀预防",
+    r"防自杀",
+    r"自杀(?:这个|这类|的)?话题",
+    r"为什么会自杀",
+    r"suicide prevention",
+    r"prevent(?:ing)? suicide",
+    r"(?:talk|speak|chat)(?:ing)? (?:to (?:[a-z]+ ){1,2})?about suicide",
     r"could murder",
     r"rope for (?:the |a )?(?:clothes ?line|washing line|laundry)",
     r"murder a",
+    # Ends on the next word: Latin entries must end at a word boundary.
     r"overdosed? on (?!pills|meds|my|her|his|sleeping|"
-    r"insulin|tablets|them)",
+    r"insulin|tablets|them)[a-z]+",
     r"dying to",
     r"dying for",
     r"to die for",
@@ -1537,15 +1574,27 @@ _EN_NEGATION = re.compile(
     r"|\bnot (?:like|that) (?:i|i'?m)\s*$"
 )
 _EN_NEGATION_REACH = 48
-# A past-tense marker earlier in the same sentence dampens a risk signal.
+# A past-tense marker earlier in the same clause dampens a risk signal,
+# unless the clause says it went on ("去年开始就想死", "since last year").
 _PAST = re.compile(
     r"(?:以前|曾经|之前|那时|那会儿|当时|当年|年前|小时候|上学的时候|去年|前几年|那几年|"
-    r"有段时间|大学时|上学时|年轻时|高中时|初中时|"
+    r"有段时间|大学时|上学时|年轻时|高中时|初中时|上个月|上上个月|个月前|"
+    r"[0-9一二三四五六七八九十]+月份|"
     r"\b(?:used to|years ago|a year ago|a while ago|back then|in the past|"
     r"when i was|a few years|last year|"
     r"last (?:winter|summer|spring|autumn|fall|month)|long time ago|months ago|"
-    r"at one point|had (?:thought|tried)|as a teen|was in a (?:really )?dark place))"
+    r"weeks ago|at one point|had (?:thought|tried)|as a teen|"
+    r"was in a (?:really )?dark place))"
+    r"(?![^，,。.!！?？;；\n]*(?:开始|以来|到现在|至今|一直|还是|又|"
+    r"\bsince\b|\bstill\b|\bagain\b))"
     r"[^，,。.!！?？;；\n]*$"
+)
+# A time in the past later in the same clause ("I had a panic attack last
+# month"), but not a duration that reaches now ("since last month"). Last
+# week is too recent to dampen anything: a threat or saved pills still stand.
+_PAST_AFTER = re.compile(
+    r"[^，,。.!！?？;；\n]*?(?<!since )(?<!the )(?<!this )\b(?:last (?:month|year|"
+    r"winter|summer|spring|autumn|fall)|(?:weeks|months|years) ago)\b"
 )
 _PAST_REACH = 60
 # Risk words about fiction, the news or a misunderstanding in the same clause
@@ -1834,8 +1883,10 @@ def _is_negated(text: str, start: int, lang: str) -> bool:
     return _EN_NEGATION.search(window) is not None
 
 
-def _is_past(text: str, start: int) -> bool:
-    return _PAST.search(text, max(0, start - _PAST_REACH), start) is not None
+def _is_past(text: str, start: int, end: int) -> bool:
+    if _PAST.search(text, max(0, start - _PAST_REACH), start) is not None:
+        return True
+    return _PAST_AFTER.match(text, end, end + _PAST_REACH) is not None
 
 
 def _is_reported(text: str, start: int) -> bool:
@@ -1867,7 +1918,7 @@ def _scan(text: str) -> tuple[Match, ...]:
                         "reported"
                         if _is_reported(text, start)
                         else "past"
-                        if _is_past(text, start)
+                        if _is_past(text, start, end)
                         else "active"
                     )
                 status = context

@@ -102,6 +102,14 @@ def test_negation_does_not_reach_across_clauses(text: str) -> None:
         "this cake is to die for",
         "bored to death",
         "the heat is killing me",
+        "overdosed on Netflix lol, finished three series this week",
+        "笑不活了，猫从沙发上摔下来",
+        "跟同事在视频会上告别了，下周一去新公司",
+        "买了根绳子在阳台晾衣服",
+        # Suicide as a topic, not a disclosure.
+        "I'm a teacher, how do I talk to students about suicide safely?",
+        "Do you have a leaflet on suicide prevention?",
+        "我是老师，怎么跟学生聊自杀这个话题？",
     ],
 )
 def test_idioms_are_not_risk(text: str) -> None:
@@ -125,6 +133,33 @@ def test_past_tense_is_dampened(text: str) -> None:
     assert rule_floor(signals)[0] is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I had a panic attack last month and your volunteer helped me breathe",
+        "三月份在方舱惊恐发作过一次，现在好多了",
+        "上个月那次 panic attack 之后我开始每天跑步",
+    ],
+)
+def test_a_past_panic_attack_sets_no_floor(text: str) -> None:
+    signals = detect(text)
+    assert {s.status for s in signals if s.kind == "panic"} == {"past"}
+    assert rule_floor(signals)[0] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("去年开始就一直想死", "intent"),  # it went on: not past
+        ("上个月开始我就想自杀", "intent"),
+        ("My husband threatened me with a knife last week.", "abuse"),  # too recent
+        ("Last week she told me she'd saved up pills.", "plan"),
+    ],
+)
+def test_past_markers_do_not_dampen_what_still_stands(text: str, kind: str) -> None:
+    assert kind in _kinds(text)
+
+
 @pytest.mark.parametrize("text", ["剧里女主跳楼那集太虐了", "朋友以为我要自杀"])
 def test_reported_risk_is_dampened(text: str) -> None:
     signals = detect(text)
@@ -137,6 +172,7 @@ def test_reported_risk_is_dampened(text: str) -> None:
     [
         ("我不想活了，药已经准备好了，今晚就吃", "crisis"),  # wish + plan + time
         ("I have a plan and the rope is in my bag", "crisis"),  # plan + means
+        ("I'm going to overdose on my pills tonight", "crisis"),
         ("我已经吃了一整瓶安眠药", "crisis"),  # act under way
         ("永别了，照顾好我妈", "crisis"),  # farewell
         ("我爸没有呼吸了", "crisis"),  # medical emergency
