@@ -137,7 +137,7 @@ def train_command(
     as_default: bool,
 ) -> None:
     """Train the model on the authored corpus (plus --extra files)."""
-    from triage.corpus import CORPUS_DIR, CorpusError, corpus_hash, load_corpus
+    from triage.corpus import CORPUS_DIR, CorpusError, training_data_hashes
     from triage.model import (
         ARTIFACT_FORMAT,
         DEFAULT_NAME,
@@ -160,10 +160,10 @@ def train_command(
         metadata = read_metadata(model_path)
         click.echo(f"triage model present: {model_path} ({metadata.get('version')})")
         try:
-            current = corpus_hash(load_corpus(corpus_dir))
+            current = training_data_hashes(corpus_dir)
         except CorpusError:
             current = None
-        if current and metadata.get("corpus_hash") != current:
+        if current and any(metadata.get(k) != v for k, v in current.items()):
             click.echo(
                 "note: the corpus changed since this model was trained; "
                 "run `hotline triage train` to refresh it",
@@ -181,9 +181,14 @@ def train_command(
     click.echo(f"saved {result.path} ({metadata['version']})")
     sizes = metadata["split_sizes"]
     tuning = metadata["tuning"]
+    trained_on = (
+        sizes["train"]
+        + sizes["dev"]
+        + metadata["augmentation_size"]
+        + metadata["extra_examples"]["train"]
+    )
     click.echo(
-        f"trained in {metadata['train_seconds']} s on "
-        f"{sizes['train'] + sizes['dev'] + metadata['extra_examples']['train']} "
+        f"trained in {metadata['train_seconds']} s on {trained_on} "
         f"messages; thresholds tuned by {tuning['folds']}-fold cross-validation "
         f"on {tuning['pool']} {json.dumps(metadata['thresholds'])}"
     )

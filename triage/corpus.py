@@ -123,6 +123,24 @@ def load_corpus(directory: str | Path = CORPUS_DIR) -> list[Example]:
     return examples
 
 
+def augmentation_dir(corpus_dir: str | Path = CORPUS_DIR) -> Path:
+    """Where the training-only messages for a corpus live: `augment/` beside it."""
+    return Path(corpus_dir).parent / "augment"
+
+
+def load_augmentation(corpus_dir: str | Path = CORPUS_DIR) -> list[Example]:
+    """Authored training-only messages beside the corpus (none if absent).
+
+    They are never split, tuned on or tested: they add training examples in
+    registers where the model raised false alarms, while the test split keeps
+    the corpus's own mix and the stress set measures those registers.
+    """
+    directory = augmentation_dir(corpus_dir)
+    if not directory.is_dir():
+        return []
+    return load_corpus(directory)
+
+
 def corpus_hash(examples: Iterable[Example]) -> str:
     """SHA-256 over ids, texts, levels and needs, independent of file order."""
     digest = hashlib.sha256()
@@ -250,3 +268,26 @@ def cross_split_near_duplicates(
         for i, j, score in pairs
         if everything[i][0] != everything[j][0]
     ]
+
+
+def near_duplicates_between(
+    examples: Sequence[Example],
+    others: Sequence[Example],
+    threshold: float = NEAR_DUPLICATE_JACCARD,
+) -> list[tuple[str, str, float]]:
+    """(id, other id, score) for each example with a near-copy among others."""
+    texts = [e.text for e in examples] + [e.text for e in others]
+    count = len(examples)
+    return [
+        (examples[i].id, others[j - count].id, score)
+        for i, j, score in near_duplicate_pairs(texts, threshold)
+        if i < count <= j
+    ]
+
+
+def training_data_hashes(corpus_dir: str | Path = CORPUS_DIR) -> dict[str, str]:
+    """Hashes of the corpus and of its augmentation, as recorded in an artefact."""
+    return {
+        "corpus_hash": corpus_hash(load_corpus(corpus_dir)),
+        "augmentation_hash": corpus_hash(load_augmentation(corpus_dir)),
+    }

@@ -6,7 +6,8 @@ thresholds and the needs strategy are tuned on those ~2,900 out-of-fold
 decisions instead of the ~490 of dev alone: with ~90 crisis messages in dev,
 one message moved crisis recall by a point and the thresholds with it. The
 shipped model is then fitted on the whole pool; the test split is only ever
-used to report.
+used to report. Authored augmentation messages (`triage/data/augment/`) and
+`--extra` files train every model but are never scored for tuning or testing.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from triage.corpus import (
     corpus_hash,
     cross_split_near_duplicates,
     cross_validation_folds,
+    load_augmentation,
     load_corpus,
+    near_duplicates_between,
     read_labelled,
     split_corpus,
 )
@@ -220,13 +223,19 @@ def out_of_fold(
     examples: Sequence[Example],
     extra: Sequence[Example] = (),
     folds: int = CV_FOLDS,
+    augmentation: Sequence[Example] = (),
 ) -> OutOfFold:
-    """K-fold scores of the authored examples; extra data trains every fold."""
+    """K-fold scores of the authored examples.
+
+    Augmentation and extra data train every fold; only augmentation's needs
+    labels are used (extra files may have none).
+    """
     fold_of = cross_validation_folds(examples, folds)
     result = OutOfFold(list(examples), fold_of, [], [None] * len(examples))
     for fold in range(folds):
         held_out = result.indices(fold)
         kept = [e for e, f in zip(examples, fold_of, strict=True) if f != fold]
+        kept.extend(augmentation)
         estimator = _fit(
             params, [*kept, *extra], [True] * len(kept) + [False] * len(extra)
         )
@@ -316,6 +325,11 @@ def train(
     leaks = cross_split_near_duplicates(splits)
     if leaks:
         raise RuntimeError(f"near-duplicates across splits: {leaks[:5]}")
+    augmentation = load_augmentation(corpus_dir)
+    # A near-copy of a dev or test message in training would flatter both.
+    copies = near_duplicates_between(augmentation, corpus)
+    if copies:
+        raise RuntimeError(f"augmentation near-duplicates the corpus: {copies[:5]}")
     extra_paths = [Path(p) for p in extra]
     extra_examples: list[Example] = []
     for path in extra_paths:
@@ -329,16 +343,17 @@ def train(
 
     # Small sparse problems run slower with BLAS threads fighting over 2 cores.
     with threadpool_limits(limits=1):
-        oof = out_of_fold(chosen, pool, extra_examples)
+        oof = out_of_fold(chosen, pool, extra_examples, augmentation=augmentation)
         thresholds = thresholds_from_windows(
             oof.estimators[0], oof.windows, [e.level for e in pool]
         )
         strategy = choose_needs_strategy(oof)
         cv_metrics = cross_validation_metrics(oof, thresholds)
+        known = [*pool, *augmentation]
         estimator = _fit(
             chosen,
-            [*pool, *extra_examples],
-            [True] * len(pool) + [False] * len(extra_examples),
+            [*known, *extra_examples],
+            [True] * len(known) + [False] * len(extra_examples),
         )
         estimator.set_params(**thresholds, needs_strategy=strategy)
         test_metrics = evaluate_examples(estimator, splits["test"])
@@ -347,7 +362,7 @@ def train(
     artefact = name or (
         extra_artefact_name(extra_paths) if extra_paths else DEFAULT_NAME
     )
-    version = f"triage-{artefact}-{hash_of_corpus[:8]}"
+    version = f"triage-{artefact}-{corpus_hash([*corpus, *augmentation])[:8]}"
     metadata = {
         "version": version,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -356,6 +371,9 @@ def train(
         "corpus_by_level": dict(Counter(e.level for e in corpus)),
         "corpus_by_lang": dict(Counter(e.lang for e in corpus)),
         "split_sizes": {k: len(v) for k, v in splits.items()},
+        "augmentation_hash": corpus_hash(augmentation),
+        "augmentation_size": len(augmentation),
+        "augmentation_by_level": dict(Counter(e.level for e in augmentation)),
         "extra_files": [
             {"file": p.name, "sha256": _file_digest(p)} for p in extra_paths
         ],

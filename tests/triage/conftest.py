@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from triage.corpus import CORPUS_DIR, CorpusError, corpus_hash, load_corpus
+from triage.corpus import CORPUS_DIR, CorpusError, training_data_hashes
 from triage.model import (
     MODEL_ENV,
     ArtefactError,
@@ -28,10 +28,11 @@ def _current_default() -> TriageModel | None:
         return None
     try:
         model = load_model(model_path)
-        current = corpus_hash(load_corpus(CORPUS_DIR))
+        current = training_data_hashes(CORPUS_DIR)
     except (ArtefactError, CorpusError):
         return None
-    return model if model.metadata.get("corpus_hash") == current else None
+    stale = any(model.metadata.get(k) != v for k, v in current.items())
+    return None if stale else model
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,10 @@ from triage.corpus import (
     Example,
     cross_split_near_duplicates,
     cross_validation_folds,
+    load_augmentation,
     load_corpus,
     near_duplicate_pairs,
+    near_duplicates_between,
     read_labelled,
     split_corpus,
     split_of_id,
@@ -106,15 +108,25 @@ def test_cross_validation_folds_keep_near_duplicates_together() -> None:
     assert cross_validation_folds(others, 5) == folds[3:]
 
 
+def _stress_set() -> list[Example]:
+    return read_labelled(CORPUS_DIR.parent / "stress" / "calm_registers.jsonl")
+
+
 def test_the_stress_set_is_held_out_from_the_corpus(corpus: list[Example]) -> None:
-    stress = read_labelled(CORPUS_DIR.parent / "stress" / "calm_registers.jsonl")
+    stress = _stress_set()
     assert len(stress) >= 400
     assert {e.id for e in stress}.isdisjoint(e.id for e in corpus)
-    texts = [e.text for e in corpus] + [e.text for e in stress]
-    crossing = [
-        (i, j) for i, j, _ in near_duplicate_pairs(texts) if i < len(corpus) <= j
-    ]
-    assert crossing == []
+    assert near_duplicates_between(stress, corpus) == []
+
+
+def test_augmentation_copies_neither_the_corpus_nor_the_stress_set(
+    corpus: list[Example],
+) -> None:
+    augmentation = load_augmentation()
+    assert len(augmentation) >= 400
+    assert {e.id for e in augmentation}.isdisjoint(e.id for e in corpus)
+    # A near-copy of a test or stress message in training would flatter both.
+    assert near_duplicates_between(augmentation, [*corpus, *_stress_set()]) == []
 
 
 def test_read_labelled_jsonl_and_tsv() -> None:

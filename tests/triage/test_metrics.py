@@ -54,53 +54,19 @@ def test_split_metrics(triage_model: TriageModel) -> dict[str, Any]:
     return evaluate_examples(triage_model, split_corpus(load_corpus())["test"])
 
 
-# DESIGN §4 targets the shipped model does not reach yet (model card, "Known
-# gaps"). Each is xfail(strict=True): the day a model reaches it, the test
-# fails and asks for its name to be removed from this set.
-KNOWN_GAPS = frozenset({"low_flagged_urgent"})
-# Where the shipped model stands on those gaps today: a regression fails.
-CURRENT_FLOORS: dict[str, tuple[str, float]] = {
-    "low_flagged_urgent": ("<=", 0.11),
-}
-
-
-def _check(metrics: dict[str, Any], target: str, direction: str, bound: float) -> None:
-    entry = metrics[target]
-    value = entry["value"] if isinstance(entry, dict) else entry
-    if direction == ">=":
-        assert value >= bound, f"{target} {value:.3f} < {bound}"
-    else:
-        assert value <= bound, f"{target} {value:.3f} > {bound}"
-
-
-@pytest.mark.parametrize(
-    "target",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                strict=True, reason="known gap, see the model card"
-            ),
-        )
-        if name in KNOWN_GAPS
-        else name
-        for name in TARGETS
-    ],
-)
+@pytest.mark.parametrize("target", sorted(TARGETS))
 def test_design_target_on_the_test_split(
     test_split_metrics: dict[str, Any], target: str
 ) -> None:
     """Fails when the shipped model misses a DESIGN §4 target on the test split
     (crisis recall above all: a missed crisis is the worst error)."""
-    _check(test_split_metrics, target, *TARGETS[target])
-
-
-@pytest.mark.parametrize("target", sorted(CURRENT_FLOORS))
-def test_no_regression_on_known_gaps(
-    test_split_metrics: dict[str, Any], target: str
-) -> None:
-    """The unmet targets must not get worse than the shipped model's."""
-    _check(test_split_metrics, target, *CURRENT_FLOORS[target])
+    direction, bound = TARGETS[target]
+    entry = test_split_metrics[target]
+    value = entry["value"] if isinstance(entry, dict) else entry
+    if direction == ">=":
+        assert value >= bound, f"{target} {value:.3f} < {bound}"
+    else:
+        assert value <= bound, f"{target} {value:.3f} > {bound}"
 
 
 def test_sos4k_evaluation_runs_when_the_data_is_present(

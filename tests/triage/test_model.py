@@ -144,3 +144,54 @@ def test_thresholds_come_from_out_of_fold_scores(fixture_model: TriageModel) -> 
     metadata = fixture_model.metadata
     assert metadata["tuning"]["folds"] == CV_FOLDS
     assert metadata["metrics"]["cross_validation"]["n"] == len(pool)
+
+
+def _corpus_with_augmentation(
+    tmp_path: Path, messages: list[dict[str, object]]
+) -> Path:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(FIXTURES / "corpus", corpus)
+    augment = tmp_path / "augment"
+    augment.mkdir()
+    with (augment / "aug.jsonl").open("w", encoding="utf-8") as handle:
+        for message in messages:
+            handle.write(json.dumps(message, ensure_ascii=False) + "\n")
+    return corpus
+
+
+def test_augmentation_trains_but_is_never_scored(
+    fixture_model: TriageModel, tmp_path: Path
+) -> None:
+    from triage.train import train
+
+    corpus = _corpus_with_augmentation(
+        tmp_path,
+        [
+            {"id": "aug-1", "text": "楼顶晾的被子收回来了，晚安", "level": "low"},
+            {"id": "aug-2", "text": "Off to bed, goodnight all", "level": "low"},
+        ],
+    )
+    metadata = train(corpus_dir=corpus, output_dir=tmp_path / "out").metadata
+    assert metadata["augmentation_size"] == 2
+    assert metadata["corpus_hash"] == fixture_model.metadata["corpus_hash"]
+    # The version names the data it was trained on, augmentation included.
+    assert metadata["version"] != fixture_model.metadata["version"]
+    # Tuning and test scores cover the corpus only.
+    cv = metadata["metrics"]["cross_validation"]["n"]
+    assert cv == fixture_model.metadata["metrics"]["cross_validation"]["n"]
+    assert (
+        metadata["metrics"]["test"]["n"]
+        == fixture_model.metadata["metrics"]["test"]["n"]
+    )
+
+
+def test_augmentation_may_not_copy_a_corpus_message(tmp_path: Path) -> None:
+    from triage.corpus import load_corpus
+    from triage.train import train
+
+    copied = load_corpus(FIXTURES / "corpus")[0]
+    corpus = _corpus_with_augmentation(
+        tmp_path, [{"id": "aug-1", "text": copied.text + "!", "level": "low"}]
+    )
+    with pytest.raises(RuntimeError, match="augmentation near-duplicates"):
+        train(corpus_dir=corpus, output_dir=tmp_path / "out")
