@@ -63,6 +63,10 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
             r"end(?:ing)? it(?! with)",
         ),
         "want_to_die": (
+            # A lethal-dose question is a wish, whatever "只是问问" says after it.
+            r"吃多少(?:片|颗|粒)?(?:会|能|就能|才会)死",
+            r"how many (?:pills|tablets|of them) (?:would|will|does it take to) "
+            r"(?:kill|die)",
             r"想死",
             r"好想死",
             r"想鼠",
@@ -285,6 +289,9 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
             r"took from the ward",
             r"bought (?:a |some |the )?"
             r"(?:rope|charcoal|razor|blades|tape)",
+            # The Chinese counterpart of "bought charcoal" (炭 has no everyday
+            # use in a city flat; 烧烤 charcoal is an idiom below).
+            r"买(?:了|的|好了)(?:一?[包袋箱些点])?(?:木)?炭",
             r"put my affairs in order",
             r"gave away my",
             r"giving away my",
@@ -1497,6 +1504,7 @@ IDIOMS: tuple[str, ...] = (
     # Everyday goodbyes and ropes.
     r"(?:跟|和|与)(?:同事|同学|老同事|老同学|室友|老师|领导)[^，,。.!！?？;；]{0,8}(?:告别|道别)",
     r"晾衣绳",
+    r"烧烤(?:用的)?(?:木)?炭",
     r"买了?[根条捆卷]?绳子?[^，,。.!！?？;；]{0,6}(?:晾|晒|跳|捆|绑|打包)",
     # Talking about suicide as a topic (prevention, teaching, a child's question).
     r"预防自杀",

@@ -173,6 +173,9 @@ def test_reported_risk_is_dampened(text: str) -> None:
         ("我不想活了，药已经准备好了，今晚就吃", "crisis"),  # wish + plan + time
         ("I have a plan and the rope is in my bag", "crisis"),  # plan + means
         ("I'm going to overdose on my pills tonight", "crisis"),
+        ("决定彻底躺平了，买的炭今天下午到", "crisis"),  # plan + means
+        ("安眠药吃多少会死？只是问问", "crisis"),  # a lethal-dose question
+        ("买了烧烤炭，周末阳台烤肉", None),
         ("我已经吃了一整瓶安眠药", "crisis"),  # act under way
         ("永别了，照顾好我妈", "crisis"),  # farewell
         ("我爸没有呼吸了", "crisis"),  # medical emergency
