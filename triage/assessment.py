@@ -284,10 +284,8 @@ def assess_rules(text: str, lang: str | None = None) -> Assessment:
     signals = detect(normalized)
     floor, reasons = rule_floor(signals)
     if floor is None:
-        distressed = any(
-            s.kind in ("distress", "hopelessness") and s.status == "active"
-            for s in signals
-        )
+        # Hopelessness has a floor of its own (moderate).
+        distressed = any(s.kind == "distress" and s.status == "active" for s in signals)
         level = "moderate" if distressed else "low"
     else:
         level = floor

@@ -796,8 +796,8 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             and RANK[level] > RANK[cap]
         ):
             level, capped = cap, True
-        # Unfamiliar-text guard: with no rule evidence, the model alone may not
-        # escalate a text it mostly cannot read (markup, links, digits,
+        # Unfamiliar-text guard: with no rule evidence of urgency, the model
+        # alone may not escalate a text it mostly cannot read (markup, links, digits,
         # gibberish): its probabilities there say little.
         unfamiliar = False
         guard = self.unfamiliar_cap
@@ -805,7 +805,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         if (
             guard is not None
             and minimum is not None
-            and window.floor is None
+            and window.floor in (None, "moderate")
             and window.known_share < minimum
             and RANK[level] > RANK[guard]
         ):

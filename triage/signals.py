@@ -1978,6 +1978,12 @@ def detect(text: str | Normalized) -> list[Signal]:
     return signals
 
 
+def signal_kind(name: str) -> str:
+    """The kind of a signal name: names are a kind, or a kind and a detail
+    ("intent.jump"); staff are shown the kind."""
+    return name.partition(".")[0]
+
+
 def active_kinds(matches: Iterable[Match | Signal]) -> set[str]:
     """Kinds with at least one active (not negated, idiomatic, past or reported) hit."""
     return {m.kind for m in matches if m.status == "active"}
@@ -2015,7 +2021,8 @@ def rule_floor(matches: Sequence[Match | Signal]) -> tuple[str | None, list[str]
     or with means unless the wish is described as recurring ("每天都想去天台"
     is ideation: high); a plan with means; a farewell; violence to others; a
     medical emergency. High: a suicidal wish, self-harm, panic attack, abuse,
-    or a psychiatric patient whose medication stopped.
+    or a psychiatric patient whose medication stopped. Moderate: a word of
+    hopelessness ("我很绝望" is too short for the model to raise on its own).
     """
     kinds = _evidence(matches)
     habitual = "habitual" in kinds
@@ -2052,6 +2059,8 @@ def rule_floor(matches: Sequence[Match | Signal]) -> tuple[str | None, list[str]
         high.append("psychiatric medication stopped")
     if high:
         return "high", list(dict.fromkeys(high))
+    if "hopelessness" in kinds:
+        return "moderate", ["hopelessness"]
     return None, []
 
 
@@ -2112,7 +2121,7 @@ def _analyze(normalized_text: str) -> Analysis:
         index = _FEATURE_INDEX.get(key)
         if index is not None:
             values[index] = 1.0
-    if floor is not None:
+    if floor in ("crisis", "high"):
         values[_FEATURE_INDEX[f"floor:{floor}"]] = 1.0
     if suppressed_only:
         values[_FEATURE_INDEX["suppressed_only"]] = 1.0

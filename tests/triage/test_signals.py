@@ -185,6 +185,9 @@ def test_reported_risk_is_dampened(text: str) -> None:
         ("惊恐发作了", "high"),  # panic attack
         ("我有双相，药断了一周", "high"),  # psychiatric medication stopped
         ("my neighbour says she wants to die", "high"),  # third party
+        ("我很绝望", "moderate"),  # hopelessness
+        ("I feel so hopeless", "moderate"),
+        ("我不绝望，就是有点累", None),  # negated
         ("今天好累，睡不着", None),
         ("团购的菜什么时候到？", None),
     ],
