@@ -107,8 +107,9 @@ def sender_names() -> dict[str, str]:
 
 def signal_label(name: str) -> str:
     """What staff read for a signal name (its kind's label)."""
-    kind = name.split(".", 1)[0]
-    return signal_kind_names().get(kind, name)
+    from triage import signal_kind
+
+    return signal_kind_names().get(signal_kind(name), name)
 
 
 def need_names() -> dict[str, str]:

@@ -23,15 +23,18 @@ def fake_assess(text: str) -> TriageResult:
         level = RiskLevel.HIGH
     if "今晚" in text:
         level = RiskLevel.CRISIS
+        at = text.index("今晚")
         signals = [
             {
-                "name": "time",
-                "kind": "time",
+                "name": name,
+                "kind": name.partition(".")[0],
                 "status": "active",
                 "text": "今晚",
-                "start": text.index("今晚"),
-                "end": text.index("今晚") + 2,
+                "start": at,
+                "end": at + 2,
             }
+            # Names with a detail, as the triage library gives them.
+            for name in ("time", "intent.want_to_die", "intent.plan")
         ]
     needs = ["medicine"] if "药" in text else []
     return TriageResult(
@@ -87,7 +90,8 @@ def test_queue_is_ordered_by_risk_then_wait(
         calm["conversation_id"],
     ]
     assert items[0]["risk_level"] == "crisis"
-    assert items[0]["signals"] == ["time"]
+    # The queue names each kind once: staff are shown kinds, not names.
+    assert items[0]["signals"] == ["time", "intent"]
     assert items[0]["needs"] == ["medicine"]
     calm_resident = resident_socket(calm["token"])
     assert events(calm_resident, "status", CHAT)[-1]["position"] == 3

@@ -46,6 +46,7 @@ _EXPORTS = {
     "load_model": "triage.model",
     "reset_default_model": "triage.model",
     "Signal": "triage.signals",
+    "signal_kind": "triage.signals",
 }
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "get_default_model",
     "load_model",
     "reset_default_model",
+    "signal_kind",
 ]
 
 

@@ -84,10 +84,18 @@ class QueueItem:
             "message_count": self.message_count,
             "preview": self.preview,
             "risk_level": self.risk_level,
-            "signals": self.signals,
+            # Kinds, which staff are shown; the names stay in the database.
+            "signals": signal_kinds(self.signals),
             "needs": self.needs,
             "callback": self.callback.to_payload() if self.callback else None,
         }
+
+
+def signal_kinds(names: list[str]) -> list[str]:
+    """Distinct kinds of signal names, in first-seen order."""
+    from triage import signal_kind
+
+    return list(dict.fromkeys(signal_kind(name) for name in names))
 
 
 @dataclass(frozen=True)

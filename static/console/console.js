@@ -11,7 +11,7 @@ import { ResourcePanel } from "/static/console/referrals.js";
 import { Transfers } from "/static/console/transfers.js";
 import { Outbox } from "/static/shared/outbox.js";
 import {
-  Transcript, errorText, format, levelBadge, readStrings, signalLabel,
+  Transcript, errorText, format, levelBadge, readStrings,
 } from "/static/shared/transcript.js";
 
 const ACK_TIMEOUT_MS = 10000;
@@ -77,7 +77,7 @@ function renderQueue() {
     tags.append(
       tag(strings[`kind_${item.kind}`], `kind-tag kind-${item.kind}`),
       levelBadge(item.risk_level, strings.levels),
-      ...item.signals.map((name) => tag(signalLabel(name, strings.signals), "signal-tag")),
+      ...item.signals.map((kind) => tag(strings.signals[kind] || kind, "signal-tag")),
       ...item.needs.map((need) => tag(strings.needs[need] || need, "need-tag")),
     );
     li.dataset.level = item.risk_level;

@@ -108,7 +108,7 @@ function highlighted(text, spans, signalNames) {
     if (span.start > at) nodes.push(document.createTextNode(text.slice(at, span.start)));
     const mark = document.createElement("mark");
     mark.textContent = text.slice(span.start, span.end);
-    mark.title = signalLabel(span.name, signalNames);
+    mark.title = signalNames[span.kind] || span.kind;
     nodes.push(mark);
     at = span.end;
   }
@@ -192,12 +192,6 @@ export function referralCard(card, text, labels) {
   });
   node.append(content, copy, status);
   return node;
-}
-
-// A signal name is its kind, optionally with a detail ("intent.jump"):
-// staff read the kind's label, in their language.
-export function signalLabel(name, kindNames) {
-  return kindNames[name.split(".")[0]] || name;
 }
 
 export function levelBadge(level, names) {
