@@ -1390,7 +1390,7 @@ async def record_profile(pid: int, seconds: float, path: Path) -> None:
         shutil.which("py-spy")
     )
     if spy is None:
-        raise RuntimeError("py-spy is not installed: pip install py-spy")
+        raise RuntimeError("py-spy is not installed: run `make setup`")
     raw = path.with_suffix(".collapsed")
     process = await asyncio.create_subprocess_exec(
         spy,
