@@ -62,6 +62,10 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
             r"end(?:ing)? (?:my life|it all|my own life|things)",
             r"end(?:ing)? it(?! with)",
         ),
+        "starve": (
+            r"想(?:这么|就这样|这样)?(?:慢慢)?饿死(?:自己|算了)?",
+            r"我(?:已经)?(?:好几天|几天|两天|三天)(?:都)?不吃不喝",
+        ),
         "want_to_die": (
             # A lethal-dose question is a wish, whatever "只是问问" says after it.
             r"吃多少(?:片|颗|粒)?(?:会|能|就能|才会)死",
@@ -292,6 +296,7 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
             # The Chinese counterpart of "bought charcoal" (炭 has no everyday
             # use in a city flat; 烧烤 charcoal is an idiom below).
             r"买(?:了|的|好了)(?:一?[包袋箱些点])?(?:木)?炭",
+            r"绳子[^，,。.!！?？;；]{0,8}买(?:的|了|好|到)",
             r"put my affairs in order",
             r"gave away my",
             r"giving away my",
@@ -565,7 +570,8 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
             r"pills 吃完了",
             r"overdose 了",
             r"(?:刚刚|刚才|已经)overdose",
-            r"drank (?:the )?(?:bleach|pesticide|poison)",
+            r"drank (?:the |some |a (?:bottle|cup|glass) of )?"
+            r"(?:bleach|pesticide|poison|weedkiller|antifreeze)",
         ),
         "bleeding": (
             r"已经割",
@@ -739,6 +745,12 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
             r"往左边胳膊",
             r"胸口压着疼",
             r"好几天没吃饭",
+            r"哮喘(?:犯了|发作)",
+            # Empty during an attack; "快用完了" (running low) is a medicine need.
+            r"(?:喷雾|吸入器)(?:已经|都)?(?:用完了|没了|空了)",
+            r"asthma attack",
+            r"inhaler (?:is |'s )?empty",
+            r"(?:sats|oxygen|o2)(?: levels?)? (?:is |are )?(?:dropping|falling)",
             r"not waking up",
             r"won'?t wake up",
             r"unresponsive",
@@ -1504,6 +1516,7 @@ IDIOMS: tuple[str, ...] = (
     # Everyday goodbyes and ropes.
     r"(?:跟|和|与)(?:同事|同学|老同事|老同学|室友|老师|领导)[^，,。.!！?？;；]{0,8}(?:告别|道别)",
     r"晾衣绳",
+    r"绳子[^。.!！?？;；]{0,12}(?:晾|晒)(?:衣服|被子|被|床单|东西)",
     r"烧烤(?:用的)?(?:木)?炭",
     r"买了?[根条捆卷]?绳子?[^，,。.!！?？;；]{0,6}(?:晾|晒|跳|捆|绑|打包)",
     # Talking about suicide as a topic (prevention, teaching, a child's question).

@@ -176,6 +176,12 @@ def test_reported_risk_is_dampened(text: str) -> None:
         ("决定彻底躺平了，买的炭今天下午到", "crisis"),  # plan + means
         ("安眠药吃多少会死？只是问问", "crisis"),  # a lethal-dose question
         ("买了烧烤炭，周末阳台烤肉", None),
+        ("绳子是在网上买的，昨天到的，今天就用", "crisis"),  # plan + means
+        ("绳子买好了，明天去晾被子", None),  # laundry
+        ("我已经好几天不吃不喝了，就想这么慢慢饿死", "high"),  # a wish, not 饿死了
+        ("I drank a bottle of bleach.", "crisis"),  # act under way
+        ("Asthma attack, inhaler empty, can barely speak", "crisis"),
+        ("哮喘的喷雾快用完了，哪个药店能送", None),  # a medicine need
         ("我已经吃了一整瓶安眠药", "crisis"),  # act under way
         ("永别了，照顾好我妈", "crisis"),  # farewell
         ("我爸没有呼吸了", "crisis"),  # medical emergency
