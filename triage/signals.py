@@ -1516,7 +1516,10 @@ IDIOMS: tuple[str, ...] = (
     # Everyday goodbyes and ropes.
     r"(?:跟|和|与)(?:同事|同学|老同事|老同学|室友|老师|领导)[^，,。.!！?？;；]{0,8}(?:告别|道别)",
     r"晾衣绳",
-    r"绳子[^。.!！?？;；]{0,12}(?:晾|晒)(?:衣服|被子|被|床单|东西)",
+    # Rope for laundry, in its own clause or the next one ("绳子买好了，明天去晾
+    # 被子"); not "快递员以为我要晾衣服", where the laundry is someone's guess.
+    r"绳子[^，,。.!！?？;；]{0,8}(?:[，,](?:明天|今天|等会儿?|一会儿)?"
+    r"(?:去|用来|拿来|准备)?)?(?:晾|晒)(?:衣服|被子|被|床单|东西)",
     r"烧烤(?:用的)?(?:木)?炭",
     r"买了?[根条捆卷]?绳子?[^，,。.!！?？;；]{0,6}(?:晾|晒|跳|捆|绑|打包)",
     # Talking about suicide as a topic (prevention, teaching, a child's question).

@@ -178,6 +178,7 @@ def test_reported_risk_is_dampened(text: str) -> None:
         ("买了烧烤炭，周末阳台烤肉", None),
         ("绳子是在网上买的，昨天到的，今天就用", "crisis"),  # plan + means
         ("绳子买好了，明天去晾被子", None),  # laundry
+        ("买了一捆绳子，邻居以为我要晾衣服，其实不是，今晚用", "crisis"),
         ("我已经好几天不吃不喝了，就想这么慢慢饿死", "high"),  # a wish, not 饿死了
         ("I drank a bottle of bleach.", "crisis"),  # act under way
         ("Asthma attack, inhaler empty, can barely speak", "crisis"),
