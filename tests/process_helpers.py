@@ -29,8 +29,8 @@ from hotline.phones import PhoneVault
 COUNSELOR_PASSWORD = "process-test-password"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
-# Every server this interpreter started and has not reaped yet.
-_LIVE: set[HotlineServer] = set()
+# Every process this interpreter started and has not reaped yet.
+_LIVE: set[_Daemon] = set()
 
 
 def hotline_command() -> list[str]:
@@ -62,7 +62,82 @@ def wait_for(
         time.sleep(interval)
 
 
-class HotlineServer:
+class _Daemon:
+    """A process in its own process group, reaped by the test or at exit."""
+
+    def __init__(self, workdir: Path, name: str, log_name: str | None = None) -> None:
+        self.workdir = workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.name = name
+        self.log_path = workdir / (log_name or f"{name}.out")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def is_running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def _spawn(
+        self,
+        command: list[str],
+        *,
+        env: dict[str, str] | None = None,
+        banner: str | None = None,
+    ) -> None:
+        assert not self.is_running, f"{self.name} already running"
+        self._reap()
+        with self.log_path.open("ab") as log:
+            if banner:
+                log.write(f"\n--- {banner} ---\n".encode())
+                log.flush()
+            self.process = subprocess.Popen(
+                command,
+                cwd=self.workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # Own process group: kill() reaches anything it spawns.
+                start_new_session=True,
+            )
+        _LIVE.add(self)
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group at once, as a crash would, and reap it."""
+        self._signal(signal.SIGKILL)
+        self._reap()
+
+    def _signal(self, signum: int) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signum)
+
+    def _reap(self) -> None:
+        if self.process is not None:
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(STOP_TIMEOUT)
+            self.process = None
+        _LIVE.discard(self)
+
+    def log_tail(self, chars: int = 4000) -> str:
+        """The end of the process's combined stdout and stderr."""
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except FileNotFoundError:
+            return "(no log)"
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for daemon in list(_LIVE):
+        daemon.kill()
+
+
+class HotlineServer(_Daemon):
     """One ``hotline serve`` process on a fixed port with its own database.
 
     The port and database stay the same across ``kill()`` and ``start()``, so
@@ -76,12 +151,10 @@ class HotlineServer:
         port: int | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
-        self.workdir = workdir
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        super().__init__(workdir, "hotline serve", log_name="server.log")
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.database_path = workdir / "hotline.sqlite3"
-        self.log_path = workdir / "server.log"
         self.env = {
             key: value
             for key, value in os.environ.items()
@@ -96,7 +169,6 @@ class HotlineServer:
             PYTHONUNBUFFERED="1",
         )
         self.env.update(env or {})
-        self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
     @property
@@ -130,36 +202,21 @@ class HotlineServer:
         """Create a staff account through the CLI (password on stdin)."""
         self.run_cli("users", "create", username, "--role", role, stdin=password + "\n")
 
-    @property
-    def is_running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
     def start(self, timeout: float = START_TIMEOUT) -> None:
         """Start serving and return once ``/api/health`` answers."""
-        assert not self.is_running, "server already running"
-        self._reap()
-        with self.log_path.open("ab") as log:
-            log.write(f"\n--- start #{self.starts + 1} ---\n".encode())
-            log.flush()
-            self.process = subprocess.Popen(
-                [
-                    *hotline_command(),
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                ],
-                cwd=self.workdir,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # Own process group: kill() reaches anything serve spawns.
-                start_new_session=True,
-            )
+        self._spawn(
+            [
+                *hotline_command(),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            env=self.env,
+            banner=f"start #{self.starts + 1}",
+        )
         self.starts += 1
-        _LIVE.add(self)
         try:
             wait_for(self._healthy, timeout, f"{self.base_url}/api/health")
         except BaseException:
@@ -174,11 +231,6 @@ class HotlineServer:
                 return response.status_code == 200
         except requests.RequestException:
             return False
-
-    def kill(self) -> None:
-        """SIGKILL the server at once, as a crash would, and reap it."""
-        self._signal(signal.SIGKILL)
-        self._reap()
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Stop gracefully (SIGTERM), escalating to SIGKILL after ``timeout``."""
@@ -197,30 +249,6 @@ class HotlineServer:
         """SIGKILL, then start again on the same port with the same database."""
         self.kill()
         self.start(timeout)
-
-    def _signal(self, signum: int) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signum)
-
-    def _reap(self) -> None:
-        if self.process is not None:
-            try:
-                self.process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(STOP_TIMEOUT)
-            self.process = None
-        _LIVE.discard(self)
-
-    def log_tail(self, chars: int = 4000) -> str:
-        """The end of the server's combined stdout and stderr."""
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except FileNotFoundError:
-            return "(no log)"
 
 
 @contextlib.contextmanager
@@ -252,12 +280,6 @@ def login_cookie_header(base_url: str, username: str, password: str) -> str:
         )
         response.raise_for_status()
         return "; ".join(f"{name}={value}" for name, value in http.cookies.items())
-
-
-@atexit.register
-def _kill_leftovers() -> None:
-    for server in list(_LIVE):
-        server.kill()
 
 
 # --- Scale-out: PostgreSQL, Redis and nginx for real-process tests ---------
@@ -425,53 +447,6 @@ def job_runs(database_url: str, name: str) -> int:
         engine.dispose()
 
 
-class _Daemon:
-    """A helper process in its own process group, killed by the test."""
-
-    def __init__(self, workdir: Path, name: str) -> None:
-        self.workdir = workdir
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.name = name
-        self.log_path = workdir / f"{name}.out"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def is_running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def _spawn(self, command: list[str]) -> None:
-        assert not self.is_running, f"{self.name} already running"
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=self.workdir,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        _LIVE_DAEMONS.add(self)
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group and reap it."""
-        if self.process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(STOP_TIMEOUT)
-        self.process = None
-        _LIVE_DAEMONS.discard(self)
-
-    def log_tail(self, chars: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except FileNotFoundError:
-            return "(no log)"
-
-
-_LIVE_DAEMONS: set[_Daemon] = set()
-
-
 class RedisServer(_Daemon):
     """A private ``redis-server`` on a free port, to stop and start at will.
 
@@ -633,12 +608,6 @@ http {{
         # With failover the field lists every upstream tried: the last served.
         tried = lines[-1].split("upstream=", 1)[1].split(",")
         return int(tried[-1].strip().rsplit(":", 1)[1])
-
-
-@atexit.register
-def _kill_leftover_daemons() -> None:
-    for daemon in list(_LIVE_DAEMONS):
-        daemon.kill()
 
 
 class TcpProxy:
