@@ -750,6 +750,12 @@ class Participant:
     async def disconnect(self) -> None:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.sio.disconnect(), 5)
+        # engine.io closes its HTTP session only when the disconnect runs to
+        # the end; after a timeout or an interrupt it would leak ("Unclosed
+        # client session" at exit).
+        http = self.sio.eio.http
+        if http is not None and not http.closed:
+            await http.close()
 
     async def _on_message(self, payload: Any) -> None:
         self.ledger.received(self.side, payload)
