@@ -165,8 +165,8 @@ def train_command(
             current = None
         if current and any(metadata.get(k) != v for k, v in current.items()):
             click.echo(
-                "note: the corpus changed since this model was trained; "
-                "run `hotline triage train` to refresh it",
+                "note: the corpus or its augmentation changed since this model "
+                "was trained; run `hotline triage train` to refresh it",
                 err=True,
             )
         return
