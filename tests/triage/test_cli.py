@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -149,6 +150,25 @@ def test_train_and_if_missing(tmp_path: Path) -> None:
     assert again.exit_code == 0, again.output
     assert "present" in again.stdout
     assert model_path.stat().st_mtime_ns == stamp
+
+
+def test_if_missing_notes_new_augmentation(tmp_path: Path) -> None:
+    corpus = tmp_path / "data" / "corpus"
+    shutil.copytree(FIXTURES / "corpus", corpus)
+    runner = CliRunner()
+    arguments = ["train", "--corpus", str(corpus), "--output", str(tmp_path)]
+    assert runner.invoke(triage_cli, arguments).exit_code == 0
+    fresh = runner.invoke(triage_cli, [*arguments, "--if-missing"])
+    assert "changed since" not in fresh.output
+    augment = tmp_path / "data" / "augment"
+    augment.mkdir()
+    (augment / "a.jsonl").write_text(
+        json.dumps({"id": "aug-1", "text": "晚安，明天见", "level": "low"}) + "\n",
+        encoding="utf-8",
+    )
+    stale = runner.invoke(triage_cli, [*arguments, "--if-missing"])
+    assert stale.exit_code == 0, stale.output
+    assert "augmentation changed since this model was trained" in stale.output
 
 
 def test_train_with_extra_never_replaces_the_default(tmp_path: Path) -> None:
