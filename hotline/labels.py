@@ -59,7 +59,7 @@ def signal_kind_names() -> dict[str, str]:
     """Triage signal kinds, as staff see them on the queue and in transcripts.
 
     A signal's name is its kind, optionally with a detail after a dot
-    (``intent.jump``); staff see the kind (``signal_label``).
+    (``intent.jump``); staff see the kind, which every signal carries.
     """
     return {
         "intent": _("Suicidal intent"),
@@ -103,13 +103,6 @@ def sender_names() -> dict[str, str]:
         "counselor": _("Counsellor"),
         "system": _("Hotline"),
     }
-
-
-def signal_label(name: str) -> str:
-    """What staff read for a signal name (its kind's label)."""
-    from triage import signal_kind
-
-    return signal_kind_names().get(signal_kind(name), name)
 
 
 def need_names() -> dict[str, str]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from hotline.extensions import db
-from hotline.labels import signal_kind_names, signal_label
-from hotline.models import AuditEvent, Role, Sender
+from hotline.labels import signal_kind_names
+from hotline.models import AuditEvent, RiskLevel, Role, Sender
 from hotline.services import conversations, escalations
-from hotline.services.risk import assess_text
+from hotline.services.risk import TriageResult, assess_text
 from tests.conftest import PASSWORD
 
 
@@ -24,7 +24,7 @@ def sign_in(app, make_user, username, role):
     return http
 
 
-def seed_conversation(app, body="<b>我睡不着</b>", *, triaged=False):
+def seed_conversation(app, body="<b>我睡不着</b>", *, triaged=False, assessment=None):
     with app.app_context():
         session = db.new_session()
         cid, _ = conversations.start_conversation(session, "zh")
@@ -34,7 +34,7 @@ def seed_conversation(app, body="<b>我睡不着</b>", *, triaged=False):
             sender=Sender.RESIDENT,
             body=body,
             client_id="seed-0001",
-            assessment=assess_text(body) if triaged else None,
+            assessment=assess_text(body) if triaged else assessment,
         )
         session.close()
     return cid
@@ -127,6 +127,8 @@ def test_transcript_shows_triage_signals_and_states_in_the_readers_language(
     http = sign_in(app, make_user, "sun", Role.SUPERVISOR)
     zh = http.get(f"/supervisor/conversations/{cid}?lang=zh").get_data(as_text=True)
     assert "告别: “遗书”" in zh and "提到时间: “今晚”" in zh
+    # A name with a detail (intent.jump) reads as its kind.
+    assert "自杀意图: “跳下去”" in zh and "intent.jump" not in zh
     assert '<span class="who">居民' in zh and "· 等待中 ·" in zh
     for raw in ("farewell:", "time:", ">resident", "· waiting ·"):
         assert raw not in zh
@@ -140,5 +142,19 @@ def test_every_triage_signal_kind_has_a_label_for_staff(app):
     with app.test_request_context("/?lang=zh"):
         names = signal_kind_names()
         assert set(KINDS) <= set(names)
-        assert signal_label("intent.jump") == names["intent"]
-        assert signal_label("unknown.kind") == "unknown.kind"
+
+
+def test_a_signal_kind_without_a_label_shows_its_name(app, make_user):
+    # A model newer than the app's labels must still show what fired.
+    signal = {"name": "novel.detail", "kind": "novel", "status": "active"}
+    result = TriageResult(
+        RiskLevel.HIGH,
+        0.6,
+        [{**signal, "text": "睡不着", "start": 0, "end": 3}],
+        [],
+        "test-1",
+    )
+    cid = seed_conversation(app, "睡不着", assessment=result)
+    http = sign_in(app, make_user, "sun", Role.SUPERVISOR)
+    page = http.get(f"/supervisor/conversations/{cid}?lang=en").get_data(as_text=True)
+    assert "novel.detail: “睡不着”" in page

@@ -19,7 +19,7 @@ from hotline.labels import (
     risk_level_names,
     role_names,
     sender_names,
-    signal_label,
+    signal_kind_names,
 )
 from hotline.services import audit, callbacks, escalations
 from hotline.services.accounts import list_staff
@@ -71,7 +71,7 @@ def transcript(conversation_id: int) -> str:
         state_names=conversation_state_names(),
         sender_names=sender_names(),
         need_names=need_names(),
-        signal_label=signal_label,
+        signal_names=signal_kind_names(),
         block_form=BlockForm(),
     )
 
