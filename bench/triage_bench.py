@@ -80,7 +80,7 @@ def clear_caches() -> None:
     """Forget analysed texts so every timed message is new to the library."""
     from triage import signals
 
-    signals._analyze_cached.cache_clear()
+    signals.clear_caches()
 
 
 def _cold_load_seconds(model_path: Path) -> float:

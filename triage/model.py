@@ -27,6 +27,7 @@ from triage.normalize import normalize
 from triage.signals import (
     CONTEXT_FEATURES,
     FEATURE_NAMES,
+    analysed_spans,
     analyze,
     feature_vector,
     rule_needs,
@@ -707,13 +708,17 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         return state
 
     def _windows_of(self, text: str) -> list[tuple[int, int]]:
-        if len(text) <= self.window:
-            return [(0, len(text))]
-        last = len(text) - self.window
-        starts = list(range(0, last + 1, self.stride))
-        if starts[-1] != last:
-            starts.append(last)
-        return [(start, start + self.window) for start in starts]
+        windows = []
+        for begin, end in analysed_spans(len(text)):
+            if end - begin <= self.window:
+                windows.append((begin, end))
+                continue
+            last = end - self.window
+            starts = list(range(begin, last + 1, self.stride))
+            if starts[-1] != last:
+                starts.append(last)
+            windows.extend((start, start + self.window) for start in starts)
+        return windows
 
     def _length_block(self) -> LengthFeatures:
         """The pipeline's length step (it also knows the familiar content units)."""

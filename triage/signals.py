@@ -319,7 +319,7 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
             r"剩下的安眠药",
             r"药全",
             r"把药都",
-            r"[0-9一二三四五六七八九十百]+(?:颗|粒|片)",
+            r"(?<![0-9一二三四五六七八九十百])[0-9一二三四五六七八九十百]{1,6}(?:颗|粒|片)",
             r"绳子",
             r"绳",
             r"刀片",
@@ -390,7 +390,7 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
             r"bridge",
             r"train tracks",
             r"stairwell",
-            r"\d+(?:th|st|nd|rd) floor",
+            r"(?<![0-9])[0-9]{1,3}(?:th|st|nd|rd) floor",
             r"potassium chloride",
             r"pilot light",
             r"the gas",
@@ -426,7 +426,7 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
             r"等大家睡",
             r"下班后",
             r"下了班就",
-            r"[0-9一二三四五六七八九十]+点(?:以后|之后|就)",
+            r"(?<![0-9一二三四五六七八九十])[0-9一二三四五六七八九十]{1,3}点(?:以后|之后|就)",
             r"半夜",
             r"凌晨",
             r"抽完就",
@@ -539,7 +539,7 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
             r"已经吃了[^，,。.]{0,6}(?:药|片|粒|颗)",
             r"吃了一整瓶",
             r"吞了[^，,。.]{0,6}(?:药|片|粒|颗)",
-            r"吃了(?:\d+|几十|一把|一大把|好多|半瓶|一瓶|一板|半盒|所有的?|全部)[^，,。.]{0,3}"
+            r"吃了(?:[0-9]{1,4}|几十|一把|一大把|好多|半瓶|一瓶|一板|半盒|所有的?|全部)[^，,。.]{0,3}"
             r"(?:安眠药|药|片|粒|颗)",
             r"药已经(?:吃|吞|下肚)",
             r"药[^，,。.]{0,3}下肚",
@@ -553,14 +553,14 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
             r"药效(?:开始)?发作",
             r"喝了[^，,。.]{0,3}(?:农药|百草枯|敌敌畏|消毒液|84)",
             r"i(?:'ve)? (?:took|taken|swallowed) "
-            r"(?:\d+|all|a whole|the whole|a handful|"
+            r"(?:[0-9]{1,4}|all|a whole|the whole|a handful|"
             r"a bunch|too many|lots|them)",
             r"already took",
             r"overdosed",
             r"i(?:'ve)? od'?d",
             r"pills are (?:kicking in|working)",
             r"(?:they'?re|it'?s) kicking in",
-            r"(?:just )?took (?:like )?\d+",
+            r"(?:just )?took (?:like )?[0-9]{1,4}",
             r"took the (?:tablets|pills)",
             r"i'?ve done it",
             r"took (?:all|'?all) of them",
@@ -871,7 +871,7 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
             r"濒死",
             r"控制不住地?(?:抖|发抖)",
             r"panic attack",
-            r"hyperventilat\w*",
+            r"hyperventilat[a-z]{0,6}",
             r"can'?t catch my breath",
             r"can'?t breathe",
             r"feel(?:s)? like i'?m (?:dying|going to die)",
@@ -983,8 +983,8 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
             r"no meds for",
             r"hasn'?t had (?:her|his|my) meds",
             r"can'?t get (?:my|her|his) (?:meds|medication|refill)",
-            r"out for \d+ days",
-            r"ran out \d+ days",
+            r"out for [0-9]{1,3} days",
+            r"ran out [0-9]{1,3} days",
         ),
         "psychiatric_drug": (_PSYCH_DRUGS_RUN_OUT,),
     },
@@ -1008,8 +1008,8 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
             r"监视",
             r"antidepressants?",
             r"bipolar",
-            r"schizophreni\w*",
-            r"psychiatri\w*",
+            r"schizophreni[a-z]{0,4}",
+            r"psychiatri[a-z]{0,4}",
             r"psychosis",
             r"psychotic",
             r"voices",
@@ -1358,16 +1358,16 @@ NEED_LEXICON: dict[str, tuple[str, ...]] = {
         r"呼吸困难",
         r"胸痛",
         r"dialysis",
-        r"pregnan\w+",
+        r"pregnan[a-z]{1,5}",
         r"due date",
         r"in labou?r",
         r"fever",
         r"high temperature",
-        r"chemo\w*",
+        r"chemo[a-z]{0,8}",
         r"cancer",
         r"broken (?:arm|leg|bone|wrist|hip)",
         r"fracture",
-        r"injur\w+",
+        r"injur[a-z]{1,4}",
         r"wound",
         r"emergency room",
         r"surgery",
@@ -1530,13 +1530,13 @@ IDIOMS: tuple[str, ...] = (
     r"为什么会自杀",
     r"suicide prevention",
     r"prevent(?:ing)? suicide",
-    r"(?:talk|speak|chat)(?:ing)? (?:to (?:[a-z]+ ){1,2})?about suicide",
+    r"(?:talk|speak|chat)(?:ing)? (?:to (?:[a-z]{1,20} ){1,2})?about suicide",
     r"could murder",
     r"rope for (?:the |a )?(?:clothes ?line|washing line|laundry)",
     r"murder a",
     # Ends on the next word: Latin entries must end at a word boundary.
     r"overdosed? on (?!pills|meds|my|her|his|sleeping|"
-    r"insulin|tablets|them)[a-z]+",
+    r"insulin|tablets|them)[a-z]{1,30}",
     r"dying to",
     r"dying for",
     r"to die for",
@@ -1603,7 +1603,7 @@ _EN_NEGATION_REACH = 48
 _PAST = re.compile(
     r"(?:以前|曾经|之前|那时|那会儿|当时|当年|年前|小时候|上学的时候|去年|前几年|那几年|"
     r"有段时间|大学时|上学时|年轻时|高中时|初中时|上个月|上上个月|个月前|"
-    r"[0-9一二三四五六七八九十]+月份|"
+    r"[0-9一二三四五六七八九十]{1,3}月份|"
     r"\b(?:used to|years ago|a year ago|a while ago|back then|in the past|"
     r"when i was|a few years|last year|"
     r"last (?:winter|summer|spring|autumn|fall|month)|long time ago|months ago|"
@@ -1654,8 +1654,10 @@ _STRONG_KINDS = frozenset(
     {"intent", "self_harm", "plan", "act", "violence", "farewell", "idiom"}
 )
 STATUSES = ("active", "negated", "idiom", "past", "reported")
-# Entries longer than this are matched without the cache (memory stays bounded).
+# Texts longer than this go to a small cache of their own (memory stays bounded).
 _CACHE_LIMIT = 2000
+# Longest text read in full; longer ones are read at their head and tail.
+MAX_ANALYSED = 8000
 
 
 class Match(NamedTuple):
@@ -1727,78 +1729,172 @@ def _literal_prefix(pattern: str) -> str:
 
 
 _PREFIX_LIMIT = 400
+_ESCAPED_LITERALS = frozenset("\\.^$*+?{}[]()|-/'\" ")
+
+
+class _Unenumerable(ValueError):
+    """A part of a pattern whose possible first characters are too many to list."""
 
 
 def _possible_prefixes(pattern: str, length: int = 2) -> set[str] | None:
     """The strings of up to `length` characters a match of pattern can start with.
 
     None when the pattern is too open to enumerate (\\d, ., large classes).
-    Uses the standard library's regex parser; a prefix shorter than `length`
-    means a match can be that short.
+    Reads the small regular-expression subset the lexicon is written in
+    (literals, non-capturing groups, small character classes, lookarounds,
+    bounded repeats); a prefix shorter than `length` means a match can be
+    that short.
     """
     try:
-        from re import _parser as parser
-    except ImportError:  # pragma: no cover - the parser moved before 3.11 only
+        items, position = _parse_sequence(pattern, 0)
+    except (_Unenumerable, IndexError):
+        return None
+    if position != len(pattern):
         return None
     try:
-        return _sequence_prefixes(parser.parse(pattern), length)
-    except (TypeError, ValueError, AttributeError):
+        return _sequence_prefixes(items, length)
+    except _Unenumerable:
         return None
 
 
-def _sequence_prefixes(items: Any, length: int) -> set[str] | None:
+# A parsed element: ("set", chars) | ("open", _) for too many characters to
+# list | ("zero", None) for an assertion | ("group", [branches]),
+# each with a (low, high) repeat; a branch is a list of elements.
+_Element = tuple[str, Any, int, int]
+
+
+def _parse_sequence(pattern: str, position: int) -> tuple[list[Any], int]:
+    """Alternatives of a sequence up to ")" or the end: [[elements], ...]."""
+    branches: list[list[_Element]] = [[]]
+    while position < len(pattern) and pattern[position] != ")":
+        char = pattern[position]
+        if char == "|":
+            branches.append([])
+            position += 1
+            continue
+        element, position = _parse_atom(pattern, position)
+        low, high, position = _parse_repeat(pattern, position)
+        branches[-1].append((*element, low, high))
+    return [("group", branches, 1, 1)], position
+
+
+def _parse_atom(pattern: str, position: int) -> tuple[tuple[str, Any], int]:
+    char = pattern[position]
+    if char == "(":
+        if pattern.startswith(("(?=", "(?!"), position):
+            _, end = _parse_sequence(pattern, position + 3)
+            return ("zero", None), end + 1
+        if pattern.startswith(("(?<=", "(?<!"), position):
+            _, end = _parse_sequence(pattern, position + 4)
+            return ("zero", None), end + 1
+        if not pattern.startswith("(?:", position):
+            raise _Unenumerable(pattern)
+        inner, end = _parse_sequence(pattern, position + 3)
+        if pattern[end] != ")":
+            raise _Unenumerable(pattern)
+        return ("group", inner[0][1]), end + 1
+    if char == "[":
+        return _parse_class(pattern, position + 1)
+    if char == "\\":
+        escaped = pattern[position + 1]
+        if escaped == "b":
+            return ("zero", None), position + 2
+        if escaped in _ESCAPED_LITERALS:
+            return ("set", {escaped}), position + 2
+        if escaped in "dDwWsS":
+            return ("open", None), position + 2
+        raise _Unenumerable(pattern)
+    if char in "^$":
+        return ("zero", None), position + 1
+    if char == ".":
+        return ("open", None), position + 1
+    if char in "*+?{":
+        raise _Unenumerable(pattern)
+    return ("set", {char}), position + 1
+
+
+def _parse_class(pattern: str, position: int) -> tuple[tuple[str, Any], int]:
+    chars: set[str] = set()
+    negated = pattern[position] == "^"
+    if negated:
+        position += 1
+    first = True
+    while first or pattern[position] != "]":
+        first = False
+        char = pattern[position]
+        if char == "\\":
+            char = pattern[position + 1]
+            if char not in _ESCAPED_LITERALS:
+                raise _Unenumerable(pattern)
+            position += 1
+        if pattern[position + 1] == "-" and pattern[position + 2] != "]":
+            last = pattern[position + 2]
+            if ord(last) - ord(char) >= 64:
+                negated = True  # too many to list
+            else:
+                chars.update(chr(code) for code in range(ord(char), ord(last) + 1))
+            position += 3
+            continue
+        chars.add(char)
+        position += 1
+    return ("open" if negated else "set", chars), position + 1
+
+
+def _parse_repeat(pattern: str, position: int) -> tuple[int, int, int]:
+    """(low, high, next position) of a quantifier; high -1 is unbounded."""
+    if position >= len(pattern):
+        return 1, 1, position
+    char = pattern[position]
+    if char == "?":
+        low, high, position = 0, 1, position + 1
+    elif char == "*":
+        low, high, position = 0, -1, position + 1
+    elif char == "+":
+        low, high, position = 1, -1, position + 1
+    elif char == "{":
+        end = pattern.index("}", position)
+        body = pattern[position + 1 : end]
+        low_text, comma, high_text = body.partition(",")
+        low = int(low_text or 0)
+        high = (int(high_text) if high_text else -1) if comma else low
+        position = end + 1
+    else:
+        return 1, 1, position
+    if position < len(pattern) and pattern[position] == "?":
+        position += 1  # lazy: the same strings
+    return low, high, position
+
+
+def _sequence_prefixes(items: list[_Element], length: int) -> set[str]:
     results = {""}
-    for op, argument in items:
+    for element in items:
         finished = {p for p in results if len(p) >= length}
         growing = results - finished
         if not growing:
             break
-        step = _element_prefixes(op, argument, length)
-        if step is None:
-            return None
+        step = _element_prefixes(element, length)
         results = finished | {(p + q)[:length] for p in growing for q in step}
         if len(results) > _PREFIX_LIMIT:
-            return None
+            raise _Unenumerable("too many prefixes")
     return results
 
 
-def _element_prefixes(op: Any, argument: Any, length: int) -> set[str] | None:
-    from re import _constants as sre
-
-    if op is sre.LITERAL:
-        return {chr(argument)}
-    if op is sre.IN:
-        chars: set[str] = set()
-        for kind, value in argument:
-            if kind is sre.LITERAL:
-                chars.add(chr(value))
-            elif kind is sre.RANGE and value[1] - value[0] < 64:
-                chars.update(chr(code) for code in range(value[0], value[1] + 1))
-            else:
-                return None
-        return chars
-    if op is sre.SUBPATTERN:
-        return _sequence_prefixes(argument[-1], length)
-    if op is sre.BRANCH:
-        union: set[str] = set()
-        for branch in argument[1]:
-            sub = _sequence_prefixes(branch, length)
-            if sub is None:
-                return None
-            union |= sub
-        return union
-    if op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
-        low, high, body = argument
-        once = _sequence_prefixes(body, length)
-        if once is None:
-            return None
-        result = ({""} if low == 0 else set()) | once
-        if high is sre.MAXREPEAT or high >= 2:
-            result |= {(a + b)[:length] for a in once for b in once}
-        return result
-    if op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
+def _element_prefixes(element: _Element, length: int) -> set[str]:
+    kind, value, low, high = element
+    if kind == "zero":
         return {""}
-    return None
+    if kind == "open":
+        raise _Unenumerable("too many first characters")
+    if kind == "set":
+        once = set(value)
+    else:
+        once = set()
+        for branch in value:
+            once |= _sequence_prefixes(branch, length)
+    result = ({""} if low == 0 else set()) | once
+    if high == -1 or high >= 2:
+        result |= {(a + b)[:length] for a in once for b in once}
+    return result
 
 
 class _Lexicon:
@@ -1917,35 +2013,80 @@ def _is_reported(text: str, start: int) -> bool:
     return _REPORTED.search(text, max(0, start - _REPORTED_REACH), start) is not None
 
 
+def analysed_spans(length: int) -> list[tuple[int, int]]:
+    """The parts of a text of this length that are read: all of it up to
+    MAX_ANALYSED characters, else its head and its tail.
+
+    Messages are at most 4,000 characters (the web app refuses more); a
+    library caller's longer paste is read where a person puts what matters
+    most (the start and the end), so the cost of one call stays bounded.
+    """
+    if length <= MAX_ANALYSED:
+        return [(0, length)]
+    half = MAX_ANALYSED // 2
+    return [(0, half), (length - half, length)]
+
+
+def _hits(text: str) -> list[tuple[int, int, tuple[tuple[str, str], ...]]]:
+    spans = analysed_spans(len(text))
+    if len(spans) == 1:
+        return _ALL_LEXICON.hits(text)
+    found = []
+    for start, end in spans:
+        found.extend(
+            (s + start, e + start, labels)
+            for s, e, labels in _ALL_LEXICON.hits(text[start:end])
+        )
+    return found
+
+
 def _scan(text: str) -> tuple[Match, ...]:
-    hits = _ALL_LEXICON.hits(text)
+    hits = _hits(text)
     idioms = [(start, end) for start, end, labels in hits if labels[0][0] == "idiom"]
     found: list[Match] = [
         Match("idiom", "idiom", _language(text[s:e]), s, e, "idiom") for s, e in idioms
     ]
+    # A hit's status depends only on the text around it (within the reaches
+    # of the negation, past and reported checks), so repeated fragments
+    # ("想死想死想死…") are checked once: the cost of a long paste stays
+    # proportional to its length, not to its number of hits.
+    statuses: dict[tuple[str, str, str], tuple[str, str]] = {}
+    reach = max(_ZH_NEGATION_REACH, _EN_NEGATION_REACH, _PAST_REACH, _REPORTED_REACH)
     for start, end, labels in hits:
         if labels[0][0] == "idiom":
             continue
-        lang = _language(text[start:end])
-        if any(s <= start and end <= e for s, e in idioms):
-            base_status = "idiom"
-        elif _is_negated(text, start, lang):
-            base_status = "negated"
-        else:
-            base_status = "active"
-        context: str | None = None
+        inside_idiom = any(s <= start and end <= e for s, e in idioms)
+        key = (
+            text[max(0, start - reach) : start],
+            text[start:end],
+            text[end : end + _PAST_REACH] + ("|idiom" if inside_idiom else ""),
+        )
+        known = statuses.get(key)
+        if known is None:
+            lang = _language(text[start:end])
+            if inside_idiom:
+                base_status = "idiom"
+            elif _is_negated(text, start, lang):
+                base_status = "negated"
+            else:
+                base_status = "active"
+            context = "active"
+            if base_status == "active" and any(k in RISK_KINDS for k, _ in labels):
+                context = (
+                    "reported"
+                    if _is_reported(text, start)
+                    else "past"
+                    if _is_past(text, start, end)
+                    else "active"
+                )
+            status = base_status if base_status != "active" else context
+            known = statuses[key] = (lang, status)
+        lang, risk_status = known
         for kind, name in labels:
-            status = base_status
-            if status == "active" and kind in RISK_KINDS:
-                if context is None:
-                    context = (
-                        "reported"
-                        if _is_reported(text, start)
-                        else "past"
-                        if _is_past(text, start, end)
-                        else "active"
-                    )
-                status = context
+            if risk_status in ("reported", "past") and kind not in RISK_KINDS:
+                status = "active"
+            else:
+                status = risk_status
             label = kind if name == kind else f"{kind}.{name}"
             found.append(Match(kind, label, lang, start, end, status))
     return tuple(_drop_nested(found))
@@ -2145,16 +2286,24 @@ def _analyze(normalized_text: str) -> Analysis:
 
 
 # One message is analysed several times per assessment (model features,
-# rule floor, spans); the cache makes the repeats free. Long texts bypass it
-# so memory stays bounded.
+# rule floor, spans, needs); the cache makes the repeats free. Long texts
+# have a small cache of their own so memory stays bounded (a long message is
+# still analysed once per assessment, not once per use).
 _analyze_cached = lru_cache(maxsize=16384)(_analyze)
+_analyze_long = lru_cache(maxsize=8)(_analyze)
 
 
 def analyze(normalized_text: str) -> Analysis:
     """Hits, rule floor, suppression and model features of normalised text."""
     if len(normalized_text) > _CACHE_LIMIT:
-        return _analyze(normalized_text)
+        return _analyze_long(normalized_text)
     return _analyze_cached(normalized_text)
+
+
+def clear_caches() -> None:
+    """Forget cached analyses (for timing measurements and tests)."""
+    _analyze_cached.cache_clear()
+    _analyze_long.cache_clear()
 
 
 def feature_vector(normalized_text: str) -> tuple[float, ...]:
