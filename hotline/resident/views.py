@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, Response, current_app, render_template
 
 from hotline.api import chat_is_open
 from hotline.callbacks_api import slot_payload
+from hotline.i18n import LANG_COOKIE
 from hotline.labels import crisis_line_names, resident_strings
 
 bp = Blueprint("resident", __name__)
 
 
 @bp.get("/")
-def index() -> str:
+def index() -> Response:
     """The phone-first chat page; state lives in the browser and the database."""
-    return render_template(
+    page = render_template(
         "resident/index.html",
         crisis_lines=current_app.config["CRISIS_LINES"],
         crisis_line_names=crisis_line_names(),
@@ -26,3 +27,24 @@ def index() -> str:
         chat_hours=current_app.config["CHAT_HOURS"],
         strings=resident_strings(),
     )
+    response = current_app.make_response(page)
+    # Never kept by any cache, so Back after quick exit cannot show the chat.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/forget")
+def forget() -> Response:
+    """Quick exit's last step: drop the language cookie, the page's only one.
+
+    The page clears its own storage; this cookie is HttpOnly, so only the
+    server can remove it.
+    """
+    response = current_app.response_class(status=204)
+    response.delete_cookie(
+        LANG_COOKIE,
+        samesite="Lax",
+        httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+    return response

@@ -1,10 +1,14 @@
 // The resident's chat page: start or resume an anonymous conversation, send
-// with acknowledgements, resync after any reconnect, leave in one keystroke.
+// with acknowledgements, resync after any reconnect, leave in one keystroke
+// (or one tap, or a three-finger touch on a phone) without leaving a trace.
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { Outbox } from "/static/shared/outbox.js";
 import { showCrisisLines } from "/static/resident/crisis.js";
 import { offerSurvey, resetSurvey, setupSurvey } from "/static/resident/survey.js";
-import { Transcript, errorText, format, readStrings } from "/static/shared/transcript.js";
+import {
+  Transcript, errorText, format, readStrings, referralCard,
+} from "/static/shared/transcript.js";
+import { signalJoin, setupJoinSignal } from "/static/resident/join-signal.js";
 
 const CONVERSATION_KEY = "hotline.conversation";
 const OUTBOX_KEY = "hotline.outbox";
@@ -26,6 +30,14 @@ const transcript = new Transcript($("messages"), {
 
 let socket = null;
 let conversation = loadConversation();
+// The last state the server told us, so "a counsellor joined" is signalled
+// once, on the change, and not again after a reload into an active chat.
+let lastState = null;
+// Set once the page shows that the conversation ended.
+let ending = false;
+// Refusals the server sends as a socket connect error; anything else is the
+// network, and socket.io-client retries it on its own.
+const TOKEN_LOST = new Set(["unauthorized", "not_found", "invalid_input"]);
 const outbox = new Outbox(OUTBOX_KEY, (item) =>
   socket.timeout(ACK_TIMEOUT_MS).emitWithAck("message", {
     client_id: item.client_id, body: item.body,
@@ -55,6 +67,8 @@ function forgetConversation() {
   localStorage.removeItem(OUTBOX_KEY);
   outbox.items = [];
   conversation = null;
+  lastState = null;
+  ending = false;
   if (socket) socket.disconnect();
   socket = null;
   transcript.clear();
@@ -69,21 +83,51 @@ function waitingText(status) {
 }
 
 function renderStatus(status) {
-  $("self-help").hidden = status.state !== "waiting";
+  // "left": the server saw us go (quick exit, or gone too long); being back
+  // means waiting again.
+  const state = status.state === "left" ? "waiting" : status.state;
+  $("self-help").hidden = state !== "waiting";
+  $("join-sound").hidden = state !== "waiting";
   const text = {
     waiting: waitingText(status),
     active: strings.active,
     closed: strings.closed,
-  }[status.state];
+  }[state];
   $("status").textContent = text || "";
-  $("status").dataset.state = status.state;
-  if (status.state === "closed") {
+  $("status").dataset.state = state;
+  if (lastState === "waiting" && state === "active") signalJoin(strings.active);
+  lastState = state;
+  if (state === "closed" && !ending) {
+    ending = true;
     showError($("composer-error"), "");
     const token = conversation?.token;
+    showEndedCards();
     offerSurvey($("ended-survey-slot"), () => token);
     show("ended");
-    if (socket) socket.disconnect();
+    // After a reload the server says "closed" before the page has synced:
+    // fetch the messages first, their cards belong on the ended page.
+    const done = () => {
+      showEndedCards();
+      socket?.disconnect();
+    };
+    if (socket?.connected) resync().catch(() => {}).finally(done);
+    else done();
   }
+}
+
+// The ended page keeps what the resident may need later: every referral
+// card of the conversation, copyable, with its phone numbers as links.
+function showEndedCards() {
+  const cards = [...transcript.bySeq.values()]
+    .filter((message) => message.card)
+    .sort((a, b) => a.seq - b.seq)
+    .map((message) => {
+      const item = document.createElement("li");
+      item.append(referralCard(message.card, message.body, strings.card));
+      return item;
+    });
+  $("ended-card-list").replaceChildren(...cards);
+  $("ended-cards").hidden = cards.length === 0;
 }
 
 // Shown at once when a crisis was detected and no staff is on duty.
@@ -132,8 +176,11 @@ function connect() {
     $("connection").hidden = false;
   });
   socket.on("connect_error", (error) => {
-    if (error.data?.code === "blocked") return showBlocked(error.data);
-    if (error.data?.code === "unauthorized") {
+    // A refusal carries its code as the message (and in data); the client
+    // does not retry a refusal, so it must never read "Reconnecting…".
+    const code = refusalCode(error);
+    if (code === "blocked") return showBlocked();
+    if (TOKEN_LOST.has(code)) {
       forgetConversation();
       show("welcome");
       showError($("welcome-error"), strings.token_lost);
@@ -149,15 +196,26 @@ function connect() {
   socket.on("crisis_contacts", (payload) => showCrisisContacts(payload));
 }
 
-// A blocked contact gets a neutral message and the crisis numbers, never a
-// dead page.
-function showBlocked(error) {
+// The code of a refused connection: in ``data`` and as the message; older
+// servers sent only the error object as Python printed it.
+function refusalCode(error) {
+  if (error.data?.code) return error.data.code;
+  const printed = /'code': '(\w+)'/.exec(error.message || "");
+  return printed ? printed[1] : error.message;
+}
+
+// A blocked contact gets a neutral message in the page's language and the
+// crisis numbers, never a dead page.
+function showBlocked() {
   forgetConversation();
   show("welcome");
-  showError($("welcome-error"), error.message);
-  if (error.details?.crisis_contacts) {
-    showCrisisContacts({ lines: error.details.crisis_contacts }, $("welcome-crisis"));
-  }
+  showError($("welcome-error"), "");
+  const panel = $("welcome-crisis");
+  showCrisisLines(panel, panel.dataset.blocked, pageCrisisLines(), strings.crisis_line_names);
+}
+
+function pageCrisisLines() {
+  return JSON.parse($("crisis-lines").textContent).map(([key, number]) => ({ key, number }));
 }
 
 // previousToken: the ended conversation's token, sent only when the resident
@@ -172,7 +230,7 @@ async function startChat(previousToken = null) {
       body: JSON.stringify({ lang: document.body.dataset.lang, previous_token: previousToken }),
     });
     const data = await response.json();
-    if (data.error?.code === "blocked") return showBlocked(data.error);
+    if (data.error?.code === "blocked") return showBlocked();
     if (!response.ok) throw new Error(errorText(strings, data.error));
     conversation = { id: data.conversation_id, token: data.token };
     localStorage.setItem(CONVERSATION_KEY, JSON.stringify(conversation));
@@ -202,17 +260,57 @@ function send(event) {
   if (socket?.connected) flushOutbox();
 }
 
+// Quick exit leaves nothing behind on the device: the server hears that we
+// left (best effort, nothing waits for it), everything this site stored is
+// erased, the page is blanked (so no back-forward cache snapshot shows the
+// chat) and replaced in the history by the exit site, so Back skips it.
 function quickExit() {
-  // replace(): the chat page does not stay in the back history.
+  const exitUrl = document.body.dataset.quickExitUrl;
+  try {
+    socket?.emit("leave", () => {});
+  } catch {
+    // Leaving must never wait for, or fail on, the network.
+  }
+  for (const storage of [localStorage, sessionStorage]) {
+    try {
+      storage.clear();
+    } catch {
+      // Storage disabled: nothing was stored either.
+    }
+  }
+  // The language cookie is the server's (HttpOnly): ask it to drop it.
+  fetch("/forget", { keepalive: true, credentials: "same-origin" }).catch(() => {});
+  document.title = "";
   document.body.replaceChildren();
-  window.location.replace(document.body.dataset.quickExitUrl);
+  window.location.replace(exitUrl);
 }
 
 $("quick-exit").addEventListener("click", quickExit);
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape") quickExit();
 });
-$("start-chat").addEventListener("click", startChat);
+// Phone keyboards have no Esc: three fingers on the screen at once leave too
+// (before any swipe, so no system gesture such as a screenshot starts).
+document.addEventListener("touchstart", (event) => {
+  if (event.touches.length >= 3) quickExit();
+}, { passive: true });
+// Switching language replaces the page in the history, so the site takes a
+// single entry there, which quick exit then replaces.
+for (const link of document.querySelectorAll(".lang-switch a")) {
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    window.location.replace(link.href);
+  });
+}
+// A page brought back by Back from the back-forward cache shows what it
+// showed when it was left: if what it shows is no longer stored, load it anew.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted && JSON.stringify(loadConversation()) !== JSON.stringify(conversation)) {
+    document.body.replaceChildren();
+    window.location.reload();
+  }
+});
+$("start-chat").addEventListener("click", () => startChat());
 $("new-chat").addEventListener("click", () => {
   const previous = $("share-summary").checked ? conversation?.token : null;
   $("share-summary").checked = false;
@@ -236,6 +334,7 @@ $("end-yes").addEventListener("click", async () => {
 });
 
 setupSurvey(strings);
+setupJoinSignal($("join-sound"));
 
 if (conversation?.token) connect();
 else show("welcome");
