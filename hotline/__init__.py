@@ -27,7 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from hotline import http, i18n
+    from hotline import http, i18n, throttle
     from hotline.extensions import babel, csrf, db, limiter, login_manager, socketio
 
     db.init_app(app)
@@ -36,6 +36,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
     babel.init_app(app, locale_selector=i18n.select_locale)
     limiter.init_app(app)
+    throttle.init_app(app)
     http.init_app(app)
     i18n.init_app(app)
     socketio.init_app(
@@ -82,7 +83,8 @@ def _trust_proxy(app: Flask) -> None:
 
 def _register_socket_handlers() -> None:
     from counselors.console.namespace import ConsoleNamespace
-    from hotline.extensions import socketio
+    from hotline.dispatcher import dispatch
+    from hotline.extensions import db, socketio
     from hotline.realtime import CHAT_NAMESPACE, CONSOLE_NAMESPACE
     from hotline.resident.chat_namespace import ChatNamespace
     from hotline.sockets import handle_socket_error
@@ -90,6 +92,7 @@ def _register_socket_handlers() -> None:
     socketio.on_namespace(ChatNamespace(CHAT_NAMESPACE))
     socketio.on_namespace(ConsoleNamespace(CONSOLE_NAMESPACE))
     socketio.on_error_default(handle_socket_error)
+    db.dispatcher = dispatch
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import text
 
 from hotline.callback_windows import ServiceHours, is_open
+from hotline.dispatcher import crisis_lines
 from hotline.errors import Conflict, InvalidInput
 from hotline.extensions import csrf, db, limiter
 from hotline.http import bearer_token, json_body
-from hotline.models import utcnow
-from hotline.realtime import crisis_lines, publish_queue
+from hotline.models import BlockKind, utcnow
 from hotline.services import history, surveys
-from hotline.services.blocks import Blocked
+from hotline.services.blocks import Blocked, refuse_if_blocked, remember_address
 from hotline.services.conversations import SUPPORTED_LANGS, start_conversation
 from hotline.validation import choice_field, require_object, text_field
 
@@ -45,15 +47,30 @@ def start_chat() -> Any:
         )
     # A returning resident's page sends the earlier conversation's token
     # only when they agreed to share it with the next counsellor.
+    address = client_address_hash()
     try:
-        previous_id = history.previous_for_chat(
-            db.session, payload.get("previous_token")
-        )
+        with db.transaction() as session:
+            # A blocked chat's address is refused too, with or without the
+            # earlier token, for as long as the block lasts.
+            refuse_if_blocked(session, BlockKind.ADDRESS, address)
+            previous_id = history.previous_for_chat(
+                session, payload.get("previous_token")
+            )
+            conversation_id, token = start_conversation(session, lang, previous_id)
+            remember_address(session, conversation_id, address)
     except Blocked as error:
         raise blocked_error() from error
-    conversation_id, token = start_conversation(db.session, lang, previous_id)
-    publish_queue(db.session)
     return jsonify({"conversation_id": conversation_id, "token": token}), 201
+
+
+def client_address_hash() -> str | None:
+    """A keyed hash of the client's address (never the address itself): what
+    an address block matches. Behind a proxy, the address ProxyFix trusted."""
+    address = request.remote_addr
+    if not address:
+        return None
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"address:{address}".encode(), hashlib.sha256).hexdigest()
 
 
 def blocked_error() -> Blocked:

@@ -164,10 +164,13 @@ class TransferState(enum.StrEnum):
 
 
 class BlockKind(enum.StrEnum):
-    """What a block matches: a resident's resume token, or a callback number."""
+    """What a block matches: a resident's resume token, a callback number, or
+    the address a blocked chat was started from (keyed hash, never the
+    address itself)."""
 
     TOKEN = "token"
     PHONE = "phone"
+    ADDRESS = "address"
 
 
 class ResourceCategory(enum.StrEnum):
@@ -217,6 +220,11 @@ class User(Base):
     # A short break the counsellor chose (after a hard chat): no claims
     # until then.
     paused_until: Mapped[datetime | None]
+    # Signed-in sessions carry the version they were issued under; raising
+    # it (sign-out, password change, deactivation) ends every one of them.
+    session_version: Mapped[int] = mapped_column(
+        Integer, default=0, server_default=text("0")
+    )
 
 
 class Conversation(Base):
@@ -269,6 +277,9 @@ class Conversation(Base):
     staff_joined: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=text("false")
     )
+    # Keyed hash of the address the chat was started from, so that blocking
+    # the chat also refuses new chats from there; erased by retention.
+    address_hash: Mapped[str | None] = mapped_column(String(64))
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation", order_by="Message.seq"

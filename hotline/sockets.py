@@ -29,8 +29,33 @@ def handle_socket_error(error: Exception) -> dict[str, Any]:
         )
         error = InternalError()
     if request.event["message"] == "connect":
-        raise ConnectionRefusedError(error.to_dict()["error"]) from error
+        raise refusal(error) from error
     return {"ok": False, **error.to_dict()}
+
+
+def refusal(error: HotlineError) -> ConnectionRefusedError:
+    """The refusal of a connection, as socket.io clients read it.
+
+    The client's ``connect_error`` gets the code as ``err.message`` and the
+    error object (``{"code", "message", ...}``) as ``err.data``; a dict passed
+    alone would reach the page as its Python printout.
+    """
+    return ConnectionRefusedError(error.code, error.to_dict()["error"])
+
+
+def disconnect_soon(delay: float = 0.5) -> None:
+    """Hang up the current socket once its pending ack has gone out.
+
+    Disconnecting inside the handler would send the DISCONNECT before the
+    ack, and the client would never read why.
+    """
+    sid, namespace = request.sid, request.namespace  # type: ignore[attr-defined]
+
+    def hang_up() -> None:
+        socketio.sleep(delay)
+        socketio.server.disconnect(sid, namespace=namespace)
+
+    socketio.start_background_task(hang_up)
 
 
 def _arguments_fit() -> bool:

@@ -153,7 +153,7 @@ def test_resident_can_end_the_chat_and_then_cannot_write(start_chat, resident_so
     assert ack["error"]["code"] == "conversation_closed"
 
 
-def test_message_rate_is_limited_per_connection(app, start_chat, resident_socket):
+def test_message_rate_is_limited_per_conversation(app, start_chat, resident_socket):
     app.config.update(MESSAGE_BURST=3, MESSAGE_RATE=0.001)
     client = resident_socket(start_chat()["token"])
     acks = [send(client, f"m{i}", f"msg-rate-{i}") for i in range(4)]

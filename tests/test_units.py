@@ -1,11 +1,11 @@
-"""Pure helpers: input validation and the token bucket."""
+"""Pure helpers: input validation and the shared rate limits."""
 
 from __future__ import annotations
 
 import pytest
 
 from hotline.errors import InvalidInput
-from hotline.throttle import TokenBucket
+from hotline.throttle import Throttle, parse_limit
 from hotline.validation import client_id_field, int_field, text_field
 
 
@@ -45,10 +45,20 @@ def test_int_field_rejects_non_integers(value):
         int_field({"n": value}, "n")
 
 
-def test_token_bucket_allows_bursts_then_refills():
-    now = [0.0]
-    bucket = TokenBucket(capacity=2, rate=1.0, clock=lambda: now[0])
-    assert [bucket.take(), bucket.take(), bucket.take()] == [True, True, False]
-    now[0] = 1.0
-    assert bucket.take() is True
-    assert bucket.take() is False
+def test_throttle_allows_a_burst_per_key_then_says_when_to_retry():
+    throttle = Throttle("memory://")
+    limit = parse_limit("2 per minute")
+    verdicts = [throttle.hit(limit, "conversation", "1") for _ in range(3)]
+    assert [v.allowed for v in verdicts] == [True, True, False]
+    assert 1 <= verdicts[-1].retry_after <= 60
+    assert throttle.hit(limit, "conversation", "2").allowed
+    throttle.clear(limit, "conversation", "1")
+    assert throttle.hit(limit, "conversation", "1").allowed
+
+
+def test_throttle_counts_locally_while_the_shared_store_is_down():
+    # Nothing listens on port 1: every call to the shared store fails.
+    throttle = Throttle("redis://127.0.0.1:1/0")
+    limit = parse_limit("1 per minute")
+    assert throttle.hit(limit, "k").allowed
+    assert not throttle.hit(limit, "k").allowed

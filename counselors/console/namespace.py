@@ -6,13 +6,14 @@ from typing import Any
 
 from flask import current_app, request
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
+from flask_socketio import Namespace, emit, join_room
 
 from counselors.console.monitoring_events import MonitoringEvents
 from counselors.console.transfer_events import TransferEvents, pending_transfers
 from counselors.console.wellbeing_events import WellbeingEvents
 from counselors.permissions import may, requires
-from hotline.errors import InvalidInput, RateLimited
+from hotline.dispatcher import escalation_snapshot
+from hotline.errors import InvalidInput, RateLimited, Unauthorized
 from hotline.extensions import db, phone_vault
 from hotline.models import (
     CallOutcome,
@@ -27,15 +28,8 @@ from hotline.realtime import (
     RESPONDERS_ROOM,
     STAFF_ROOM,
     SUPERVISORS_ROOM,
-    alert_escalation,
     connection_state,
     counselor_room,
-    deliver_message,
-    escalation_snapshot,
-    publish_escalations,
-    publish_held,
-    publish_queue,
-    publish_status,
 )
 from hotline.services import (
     callbacks,
@@ -61,16 +55,15 @@ from hotline.services.conversations import (
 from hotline.services.queue import (
     LoadLimits,
     claim_conversation,
-    held_conversation,
     held_conversations,
-    holder_of,
     release_conversation,
     require_holder,
     waiting_queue,
 )
 from hotline.services.transcripts import read_transcript
 from hotline.services.wellbeing import break_until, was_hard
-from hotline.throttle import TokenBucket
+from hotline.sockets import refusal
+from hotline.throttle import may_send_message
 from hotline.validation import (
     bool_field,
     choice_field,
@@ -101,6 +94,14 @@ def _escalation_id(payload: dict[str, Any]) -> int:
     return int_field(payload, "escalation_id", minimum=1)
 
 
+def _spend_message_budget() -> None:
+    # One budget per staff member in the shared limit store, whichever
+    # console tab or worker the message comes through.
+    verdict = may_send_message("staff", str(_user_id()))
+    if not verdict.allowed:
+        raise RateLimited(retry_after=verdict.retry_after)
+
+
 class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namespace):
     """Thin handlers: check the role, validate, call one service, emit."""
 
@@ -108,36 +109,32 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
         if not current_user.is_authenticated or not may(
             "console", current_user.member.role
         ):
-            raise ConnectionRefusedError(
-                {"code": "unauthorized", "message": "Please sign in as staff."}
-            )
+            raise refusal(Unauthorized("Please sign in as staff."))
         user_id = _user_id()
         role = current_user.member.role
-        presence.connected(db.session, request.sid, user_id, WORKER)
+        with db.transaction() as session:
+            presence.connected(session, request.sid, user_id, WORKER)
         LOCAL_SIDS.add(request.sid)
         connection_state()["user_id"] = user_id
-        connection_state()["bucket"] = TokenBucket(
-            capacity=current_app.config["MESSAGE_BURST"],
-            rate=current_app.config["MESSAGE_RATE"],
-        )
         join_room(counselor_room(user_id))
         join_room(STAFF_ROOM)
-        emit("queue", {"items": [i.to_payload() for i in waiting_queue(db.session)]})
-        emit(
-            "held",
-            {
-                "items": [
-                    h.to_payload() for h in held_conversations(db.session, user_id)
-                ]
-            },
-        )
+        with db.read() as session:
+            queue = waiting_queue(session)
+            held = held_conversations(session, user_id)
+            until = break_until(session, user_id)
+            snapshot = (
+                escalation_snapshot(session)
+                if role in (Role.SOCIAL_WORKER, Role.SUPERVISOR)
+                else None
+            )
+        emit("queue", {"items": [item.to_payload() for item in queue]})
+        emit("held", {"items": [h.to_payload() for h in held]})
         emit("duty", {"on_duty": current_user.member.is_on_duty})
-        until = break_until(db.session, user_id)
         emit("break", {"on_break_until": until.isoformat() if until else None})
         emit("transfers", pending_transfers(user_id))
-        if role in (Role.SOCIAL_WORKER, Role.SUPERVISOR):
+        if snapshot is not None:
             join_room(RESPONDERS_ROOM)
-            emit("escalations", escalation_snapshot(db.session))
+            emit("escalations", snapshot)
         if role is Role.SUPERVISOR:
             join_room(SUPERVISORS_ROOM)
 
@@ -148,7 +145,8 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
         LOCAL_SIDS.discard(request.sid)
         user_id = connection_state().get("user_id")
         if user_id is not None:
-            presence.disconnected(db.session, request.sid, user_id)
+            with db.transaction() as session:
+                presence.disconnected(session, request.sid, user_id)
 
     # --- conversations -------------------------------------------------
 
@@ -156,15 +154,13 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
     def on_claim(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
         conversation_id = _conversation_id(payload)
-        held = claim_conversation(
-            db.session,
-            conversation_id,
-            _user_id(),
-            LoadLimits.from_config(current_app.config),
-        )
-        publish_held(_user_id(), held.to_payload())
-        publish_status(db.session, conversation_id)
-        publish_queue(db.session)
+        with db.transaction() as session:
+            held = claim_conversation(
+                session,
+                conversation_id,
+                _user_id(),
+                LoadLimits.from_config(current_app.config),
+            )
         return {"ok": True, "conversation": held.to_payload()}
 
     @requires("message")
@@ -175,23 +171,17 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
         body = text_field(
             payload, "body", max_chars=current_app.config["MAX_MESSAGE_CHARS"]
         )
-        if not connection_state()["bucket"].take():
-            raise RateLimited()
-        posted = post_message(
-            db.session,
-            conversation_id,
-            sender=Sender.COUNSELOR,
-            body=body,
-            client_id=client_id,
-            counselor_id=_user_id(),
-            author_role=current_user.role,
-        )
-        deliver_message(
-            db.session,
-            posted.message,
-            posted.holder_id,
-            staff_joined=posted.staff_joined,
-        )
+        _spend_message_budget()
+        with db.transaction() as session:
+            posted = post_message(
+                session,
+                conversation_id,
+                sender=Sender.COUNSELOR,
+                body=body,
+                client_id=client_id,
+                counselor_id=_user_id(),
+                author_role=current_user.role,
+            )
         return {"ok": True, "seq": posted.message.seq}
 
     @requires("sync")
@@ -199,8 +189,9 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
         payload = require_object(payload)
         conversation_id = _conversation_id(payload)
         after_seq = int_field(payload, "after_seq")
-        require_holder(db.session, conversation_id, _user_id())
-        messages = messages_after(db.session, conversation_id, after_seq, SYNC_PAGE)
+        with db.read() as session:
+            require_holder(session, conversation_id, _user_id())
+            messages = messages_after(session, conversation_id, after_seq, SYNC_PAGE)
         return {
             "ok": True,
             "messages": [m.to_payload(for_staff=True) for m in messages],
@@ -211,12 +202,8 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
     def on_release(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
         conversation_id = _conversation_id(payload)
-        release_conversation(db.session, conversation_id, _user_id())
-        publish_held(
-            _user_id(), {"conversation_id": conversation_id, "state": "released"}
-        )
-        publish_status(db.session, conversation_id)
-        publish_queue(db.session)
+        with db.transaction() as session:
+            release_conversation(session, conversation_id, _user_id())
         return {"ok": True}
 
     # --- callbacks -----------------------------------------------------
@@ -224,13 +211,13 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
     @requires("call_sheet")
     def on_call_sheet(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
-        sheet = callbacks.call_sheet(
-            db.session,
-            phone_vault(),
-            _conversation_id(payload),
-            _user_id(),
-            callbacks.CallbackRules.from_config(current_app.config),
-        )
+        conversation_id = _conversation_id(payload)
+        rules = callbacks.CallbackRules.from_config(current_app.config)
+        # A transaction, not a read: every reading of the number is audited.
+        with db.transaction() as session:
+            sheet = callbacks.call_sheet(
+                session, phone_vault(), conversation_id, _user_id(), rules
+            )
         return {"ok": True, "sheet": sheet.to_payload()}
 
     @requires("attempt")
@@ -243,22 +230,15 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
             )
         )
         note = text_field(payload, "note", max_chars=MAX_NOTE_CHARS, required=False)
-        result = callbacks.log_attempt(
-            db.session,
-            conversation_id,
-            _user_id(),
-            outcome=outcome,
-            note=note,
-            rules=callbacks.CallbackRules.from_config(current_app.config),
-        )
-        if result.result == "retry":
-            publish_held(
-                _user_id(), {"conversation_id": conversation_id, "state": "released"}
-            )
-            publish_queue(db.session)
-        elif result.result == "closed":
-            publish_held(
-                _user_id(), {"conversation_id": conversation_id, "state": "wrapped"}
+        rules = callbacks.CallbackRules.from_config(current_app.config)
+        with db.transaction() as session:
+            result = callbacks.log_attempt(
+                session,
+                conversation_id,
+                _user_id(),
+                outcome=outcome,
+                note=note,
+                rules=rules,
             )
         return {"ok": True, **result.to_payload()}
 
@@ -267,15 +247,17 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
         payload = require_object(payload)
         conversation_id = _conversation_id(payload)
         body = text_field(payload, "body", max_chars=MAX_NOTE_CHARS)
-        note = add_note(db.session, conversation_id, _user_id(), body)
+        with db.transaction() as session:
+            note = add_note(session, conversation_id, _user_id(), body)
         return {"ok": True, "note": note.to_payload()}
 
     @requires("notes")
     def on_notes(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
         conversation_id = _conversation_id(payload)
-        require_holder(db.session, conversation_id, _user_id())
-        notes = list_notes(db.session, conversation_id)
+        with db.read() as session:
+            require_holder(session, conversation_id, _user_id())
+            notes = list_notes(session, conversation_id)
         return {"ok": True, "notes": [note.to_payload() for note in notes]}
 
     @requires("close")
@@ -283,13 +265,12 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
         payload = require_object(payload)
         conversation_id = _conversation_id(payload)
         wrap_up = _wrap_up(require_object(payload.get("wrap_up")))
-        close_with_wrap_up(db.session, conversation_id, _user_id(), wrap_up)
-        publish_status(db.session, conversation_id)
-        publish_held(
-            _user_id(), {"conversation_id": conversation_id, "state": "wrapped"}
-        )
+        with db.transaction() as session:
+            close_with_wrap_up(session, conversation_id, _user_id(), wrap_up)
         # After a crisis the console offers a pause and a debrief.
-        return {"ok": True, "offer_pause": was_hard(db.session, conversation_id)}
+        with db.read() as session:
+            offer_pause = was_hard(session, conversation_id)
+        return {"ok": True, "offer_pause": offer_pause}
 
     @requires("transcript")
     def on_transcript(self, payload: Any = None) -> dict[str, Any]:
@@ -305,9 +286,10 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
     def on_resources(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
         query = text_field(payload, "query", max_chars=MAX_QUERY_CHARS, required=False)
-        panel = referrals.resource_panel(
-            db.session, _conversation_id(payload), _user_id(), query
-        )
+        with db.read() as session:
+            panel = referrals.resource_panel(
+                session, _conversation_id(payload), _user_id(), query
+            )
         return {"ok": True, **panel.to_payload()}
 
     @requires("refer")
@@ -315,10 +297,11 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
         payload = require_object(payload)
         conversation_id = _conversation_id(payload)
         resource_id = int_field(payload, "resource_id", minimum=1)
-        if not connection_state()["bucket"].take():
-            raise RateLimited()
-        referred = referrals.refer(db.session, conversation_id, _user_id(), resource_id)
-        deliver_message(db.session, referred.message, referred.holder_id)
+        _spend_message_budget()
+        with db.transaction() as session:
+            referred = referrals.refer(
+                session, conversation_id, _user_id(), resource_id
+            )
         return {
             "ok": True,
             "seq": referred.message.seq,
@@ -332,9 +315,10 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
         area = text_field(
             payload, "area", max_chars=referrals.MAX_AREA_CHARS, required=False
         )
-        saved = referrals.set_area(
-            db.session, _conversation_id(payload), _user_id(), area
-        )
+        with db.transaction() as session:
+            saved = referrals.set_area(
+                session, _conversation_id(payload), _user_id(), area
+            )
         return {"ok": True, "area": saved}
 
     # --- quick replies (canned responses) ---------------------------------
@@ -348,15 +332,17 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
         conversation_id = (
             _conversation_id(payload) if "conversation_id" in payload else None
         )
-        found = canned.library(
-            db.session,
-            _user_id(),
-            conversation_id=conversation_id,
-            lang=lang,
-            query=text_field(
-                payload, "q", max_chars=canned.MAX_QUERY_CHARS, required=False
-            ),
+        query = text_field(
+            payload, "q", max_chars=canned.MAX_QUERY_CHARS, required=False
         )
+        with db.read() as session:
+            found = canned.library(
+                session,
+                _user_id(),
+                conversation_id=conversation_id,
+                lang=lang,
+                query=query,
+            )
         return {"ok": True, **found.to_payload()}
 
     @requires("canned_save")
@@ -369,13 +355,16 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
             payload.get("title"),
             payload.get("body"),
         )
-        saved = canned.save_own(db.session, _user_id(), data, response_id)
+        with db.transaction() as session:
+            saved = canned.save_own(session, _user_id(), data, response_id)
         return {"ok": True, "response": saved.to_payload()}
 
     @requires("canned_delete")
     def on_canned_delete(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
-        canned.delete_own(db.session, _user_id(), int_field(payload, "id", minimum=1))
+        response_id = int_field(payload, "id", minimum=1)
+        with db.transaction() as session:
+            canned.delete_own(session, _user_id(), response_id)
         return {"ok": True}
 
     @requires("set_name")
@@ -384,9 +373,10 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
         name = text_field(
             payload, "name", max_chars=canned.MAX_NAME_CHARS, required=False
         )
-        saved = canned.set_resident_name(
-            db.session, _conversation_id(payload), _user_id(), name
-        )
+        with db.transaction() as session:
+            saved = canned.set_resident_name(
+                session, _conversation_id(payload), _user_id(), name
+            )
         return {"ok": True, "name": saved}
 
     # --- triage and escalation -----------------------------------------
@@ -401,18 +391,16 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
             )
         )
         reason = text_field(payload, "reason", max_chars=MAX_REASON_CHARS)
-        if current_user.member.role is not Role.SUPERVISOR:
-            require_holder(db.session, conversation_id, _user_id())
-        escalation_id = risk.correct_level_and_escalate(
-            db.session,
-            conversation_id,
-            actor_id=_user_id(),
-            to_level=level,
-            reason=reason,
-        )
-        if escalation_id is not None:
-            alert_escalation(db.session, escalation_id, repeat=False)
-        publish_queue(db.session)
+        with db.transaction() as session:
+            if current_user.member.role is not Role.SUPERVISOR:
+                require_holder(session, conversation_id, _user_id())
+            risk.correct_level_and_escalate(
+                session,
+                conversation_id,
+                actor_id=_user_id(),
+                to_level=level,
+                reason=reason,
+            )
         return {"ok": True, "level": str(level)}
 
     @requires("escalate")
@@ -420,61 +408,47 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
         payload = require_object(payload)
         conversation_id = _conversation_id(payload)
         reason = text_field(payload, "reason", max_chars=MAX_REASON_CHARS)
-        if current_user.member.role is not Role.SUPERVISOR:
-            require_holder(db.session, conversation_id, _user_id())
-        escalation_id = escalations.escalate_manually(
-            db.session, conversation_id, actor_id=_user_id(), reason=reason
-        )
-        alerted = alert_escalation(db.session, escalation_id, repeat=False)
+        with db.transaction() as session:
+            if current_user.member.role is not Role.SUPERVISOR:
+                require_holder(session, conversation_id, _user_id())
+            escalation_id = escalations.escalate_manually(
+                session, conversation_id, actor_id=_user_id(), reason=reason
+            )
+            alerted = escalations.alert_audience(session).kind
         return {"ok": True, "escalation_id": escalation_id, "alerted": alerted}
 
     @requires("duty")
     def on_duty(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
         on_duty = bool_field(payload, "on_duty")
-        member = set_on_duty(db.session, _user_id(), on_duty)
-        emit("duty", {"on_duty": member.is_on_duty}, to=counselor_room(_user_id()))
-        if on_duty and member.role in (Role.SOCIAL_WORKER, Role.SUPERVISOR):
-            # Whoever comes on duty hears at once about escalations nobody
-            # has acknowledged yet.
-            for waiting in escalations.list_escalations(db.session, "open"):
-                emit(
-                    "escalation",
-                    {**waiting.to_payload(), "repeat": True},
-                    to=counselor_room(_user_id()),
-                )
+        with db.transaction() as session:
+            member = set_on_duty(session, _user_id(), on_duty)
         return {"ok": True, "on_duty": member.is_on_duty}
 
     @requires("escalations")
     def on_escalations(self, payload: Any = None) -> dict[str, Any]:
-        return {"ok": True, **escalation_snapshot(db.session)}
+        with db.read() as session:
+            return {"ok": True, **escalation_snapshot(session)}
 
     @requires("acknowledge")
     def on_acknowledge(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
         escalation_id = _escalation_id(payload)
-        escalations.acknowledge(db.session, escalation_id, _user_id())
-        publish_escalations(db.session)
-        return {
-            "ok": True,
-            "escalation": escalations.get(db.session, escalation_id).to_payload(),
-        }
+        with db.transaction() as session:
+            escalations.acknowledge(session, escalation_id, _user_id())
+            view = escalations.get(session, escalation_id)
+        return {"ok": True, "escalation": view.to_payload()}
 
     @requires("assign")
     def on_assign(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
         escalation_id = _escalation_id(payload)
         assignee_id = int_field(payload, "assignee_id", minimum=1)
-        escalations.assign(
-            db.session, escalation_id, actor_id=_user_id(), assignee_id=assignee_id
-        )
-        view = escalations.get(db.session, escalation_id)
-        emit(
-            "escalation",
-            {**view.to_payload(), "repeat": False},
-            to=counselor_room(assignee_id),
-        )
-        publish_escalations(db.session)
+        with db.transaction() as session:
+            escalations.assign(
+                session, escalation_id, actor_id=_user_id(), assignee_id=assignee_id
+            )
+            view = escalations.get(session, escalation_id)
         return {"ok": True, "escalation": view.to_payload()}
 
     @requires("join")
@@ -482,28 +456,11 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
         payload = require_object(payload)
         escalation_id = _escalation_id(payload)
         take_over = bool_field(payload, "take_over")
-        before = escalations.get(db.session, escalation_id)
-        previous_holder = holder_of(db.session, before.conversation_id)
-        conversation_id = escalations.join(
-            db.session, escalation_id, _user_id(), take_over=take_over
-        )
-        joined = held_conversation(db.session, conversation_id)
-        publish_held(_user_id(), joined.to_payload())
-        notice = post_system_message(
-            db.session, conversation_id, "social_worker_joined"
-        )
-        holder = joined.holder_id
-        deliver_message(db.session, notice, holder)
-        if holder != previous_holder and previous_holder not in (None, _user_id()):
-            publish_held(
-                previous_holder,
-                {"conversation_id": conversation_id, "state": "taken_over"},
+        with db.transaction() as session:
+            conversation_id = escalations.join(
+                session, escalation_id, _user_id(), take_over=take_over
             )
-        if previous_holder is None:
-            # It was waiting: it leaves the queue and the resident is told.
-            publish_status(db.session, conversation_id)
-            publish_queue(db.session)
-        publish_escalations(db.session)
+            post_system_message(session, conversation_id, "social_worker_joined")
         return {"ok": True, "conversation_id": conversation_id}
 
     @requires("close_escalation")
@@ -516,10 +473,14 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
             )
         )
         notes = text_field(payload, "notes", max_chars=MAX_NOTE_CHARS)
-        escalations.close(
-            db.session, escalation_id, actor_id=_user_id(), outcome=outcome, notes=notes
-        )
-        publish_escalations(db.session)
+        with db.transaction() as session:
+            escalations.close(
+                session,
+                escalation_id,
+                actor_id=_user_id(),
+                outcome=outcome,
+                notes=notes,
+            )
         return {"ok": True}
 
 

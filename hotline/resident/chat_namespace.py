@@ -5,25 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
+from flask_socketio import Namespace, emit, join_room
+from sqlalchemy.orm import Session
 
 from hotline.api import blocked_error
 from hotline.errors import HotlineError, RateLimited
 from hotline.extensions import db
 from hotline.models import BlockKind, Sender
-from hotline.realtime import (
-    alert_escalation,
-    connection_state,
-    conversation_room,
-    deliver_message,
-    publish_held,
-    publish_queue,
-    publish_status,
-)
-from hotline.services.blocks import is_blocked
+from hotline.realtime import connection_state, conversation_room
+from hotline.services.blocks import Blocked, refuse_if_blocked
 from hotline.services.closing import end_by_resident
 from hotline.services.conversations import (
-    PostedMessage,
     conversation_for_token,
     hash_token,
     messages_after,
@@ -31,7 +23,8 @@ from hotline.services.conversations import (
 )
 from hotline.services.queue import conversation_status
 from hotline.services.risk import assess_text
-from hotline.throttle import TokenBucket
+from hotline.sockets import disconnect_soon, refusal
+from hotline.throttle import may_send_message
 from hotline.validation import client_id_field, int_field, require_object, text_field
 
 SYNC_PAGE = 500
@@ -43,19 +36,18 @@ class ChatNamespace(Namespace):
     def on_connect(self, auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
-            conversation_id = conversation_for_token(db.session, token)
-            if is_blocked(db.session, BlockKind.TOKEN, hash_token(token)):
-                raise blocked_error()
+            with db.read() as session:
+                conversation_id = conversation_for_token(session, token)
+                token_hash = hash_token(token)
+                _refuse_if_blocked(session, token_hash)
+                status = conversation_status(session, conversation_id)
         except HotlineError as error:
-            raise ConnectionRefusedError(error.to_dict()["error"]) from error
+            raise refusal(error) from error
         state = connection_state()
         state["conversation_id"] = conversation_id
-        state["bucket"] = TokenBucket(
-            capacity=current_app.config["MESSAGE_BURST"],
-            rate=current_app.config["MESSAGE_RATE"],
-        )
+        state["token_hash"] = token_hash
         join_room(conversation_room(conversation_id))
-        emit("status", conversation_status(db.session, conversation_id).to_payload())
+        emit("status", status.to_payload())
 
     def on_message(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
@@ -64,40 +56,35 @@ class ChatNamespace(Namespace):
             payload, "body", max_chars=current_app.config["MAX_MESSAGE_CHARS"]
         )
         state = connection_state()
-        if not state["bucket"].take():
-            raise RateLimited()
-        posted = post_message(
-            db.session,
-            state["conversation_id"],
-            sender=Sender.RESIDENT,
-            body=body,
-            client_id=client_id,
-            assessment=assess_text(body),
-        )
-        # Re-delivered on a resend too: the first delivery may have been lost
-        # with a dying worker, and clients drop seqs they already have.
-        # Who else is in the chat is read after the commit, without the
-        # write lock (hotline.database).
-        deliver_message(
-            db.read_session,
-            posted.message,
-            posted.holder_id,
-            staff_joined=posted.staff_joined,
-        )
-        if posted.escalation_id is not None:
-            alert_escalation(db.session, posted.escalation_id, repeat=False)
-        if posted.created and posted.holder_id is None:
-            publish_queue(db.session)
-        elif posted.created and posted.risk_raised:
-            publish_held(posted.holder_id, _held_update(posted))
+        # One budget per conversation, in the shared limit store: more
+        # sockets or reconnections on one token do not buy more messages.
+        verdict = may_send_message("conversation", str(state["conversation_id"]))
+        if not verdict.allowed:
+            raise RateLimited(retry_after=verdict.retry_after)
+        # Triage runs before the unit of work, so the write lock is not held
+        # while the model thinks.
+        assessment = assess_text(body)
+        with db.transaction() as session:
+            _refuse_if_blocked(session, state["token_hash"])
+            posted = post_message(
+                session,
+                state["conversation_id"],
+                sender=Sender.RESIDENT,
+                body=body,
+                client_id=client_id,
+                assessment=assessment,
+            )
         return {"ok": True, "seq": posted.message.seq}
 
     def on_sync(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
         after_seq = int_field(payload, "after_seq")
-        conversation_id = connection_state()["conversation_id"]
-        messages = messages_after(db.session, conversation_id, after_seq, SYNC_PAGE)
-        status = conversation_status(db.session, conversation_id)
+        state = connection_state()
+        conversation_id = state["conversation_id"]
+        with db.read() as session:
+            _refuse_if_blocked(session, state["token_hash"])
+            messages = messages_after(session, conversation_id, after_seq, SYNC_PAGE)
+            status = conversation_status(session, conversation_id)
         return {
             "ok": True,
             "messages": [message.to_payload() for message in messages],
@@ -106,21 +93,17 @@ class ChatNamespace(Namespace):
         }
 
     def on_end(self, payload: Any = None) -> dict[str, Any]:
-        conversation_id = connection_state()["conversation_id"]
-        holder_id = end_by_resident(db.session, conversation_id)
-        publish_status(db.session, conversation_id)
-        if holder_id is None:
-            publish_queue(db.session)
-        else:
-            publish_held(
-                holder_id, {"conversation_id": conversation_id, "state": "closed"}
-            )
+        with db.transaction() as session:
+            end_by_resident(session, connection_state()["conversation_id"])
         return {"ok": True}
 
 
-def _held_update(posted: PostedMessage) -> dict[str, Any]:
-    return {
-        "conversation_id": posted.message.conversation_id,
-        "state": str(posted.state),
-        "risk_level": str(posted.risk_level),
-    }
+def _refuse_if_blocked(session: Session, token_hash: str) -> None:
+    """A block holds at once: an open socket is refused at its next event
+    (with the neutral message and crisis numbers) and then hung up."""
+    try:
+        refuse_if_blocked(session, BlockKind.TOKEN, token_hash)
+    except Blocked as error:
+        if connection_state().get("conversation_id") is not None:
+            disconnect_soon()
+        raise blocked_error() from error

@@ -1,8 +1,11 @@
 """Blocking abusive or prank contacts for a while, and checking blocks.
 
 A supervisor blocks the resume token of a conversation (and, for a callback,
-its number) for a set time with a reason. Blocked residents are never shown
-a dead page: they get a neutral message with the crisis numbers.
+its number; for a chat, the address it was started from) for a set time
+with a reason. The block holds at once: open sockets of the conversation are
+refused at their next event, and new chats from the same address are
+refused until the block ends. Blocked residents are never shown a dead page:
+they get a neutral message with the crisis numbers.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hotline.errors import Forbidden, InvalidInput, NotFound
+from hotline.events import ContactBlocked, record
 from hotline.models import Block, BlockKind, Callback, Conversation, User, utcnow
 from hotline.services import audit
 
@@ -59,18 +63,21 @@ def block_contact(
     if not reason.strip():
         raise InvalidInput("Give a reason for the block.", field="reason")
     row = session.execute(
-        select(Conversation.token_hash, Callback.phone_lookup)
+        select(
+            Conversation.token_hash, Conversation.address_hash, Callback.phone_lookup
+        )
         .outerjoin(Callback, Callback.conversation_id == Conversation.id)
         .where(Conversation.id == conversation_id)
     ).one_or_none()
     if row is None:
-        session.rollback()
         raise NotFound("No such conversation.")
-    token_hash, phone_lookup = row
+    token_hash, address_hash, phone_lookup = row
     now = utcnow()
     targets = [(BlockKind.TOKEN, token_hash)]
     if phone_lookup is not None:
         targets.append((BlockKind.PHONE, phone_lookup))
+    if address_hash is not None:
+        targets.append((BlockKind.ADDRESS, address_hash))
     blocks = [
         Block(
             kind=kind,
@@ -94,20 +101,28 @@ def block_contact(
         hours=hours,
         kinds=[str(kind) for kind, _ in targets],
     )
+    record(session, ContactBlocked(conversation_id))
     ids = [block.id for block in blocks]
-    session.commit()
     return ids
 
 
 def lift(session: Session, block_id: int, actor_id: int) -> None:
-    """End a block early (audited)."""
+    """End a block early (audited), with the blocks made with it: one block
+    of a contact covers its token, number and address together."""
     block = session.get(Block, block_id)
     if block is None:
-        session.rollback()
         raise NotFound("No such block.")
     if block.lifted_at is None:
-        block.lifted_at = utcnow()
-        block.lifted_by = actor_id
+        siblings = select(Block).where(
+            Block.lifted_at.is_(None),
+            Block.created_at == block.created_at,
+            Block.created_by == block.created_by,
+            Block.conversation_id == block.conversation_id,
+        )
+        lifted_at = utcnow()
+        for sibling in {block, *session.scalars(siblings)}:
+            sibling.lifted_at = lifted_at
+            sibling.lifted_by = actor_id
         audit.record(
             session,
             "block_lifted",
@@ -115,7 +130,6 @@ def lift(session: Session, block_id: int, actor_id: int) -> None:
             conversation_id=block.conversation_id,
             block_id=block_id,
         )
-    session.commit()
 
 
 def is_blocked(session: Session, kind: BlockKind, value_hash: str | None) -> bool:
@@ -130,8 +144,28 @@ def is_blocked(session: Session, kind: BlockKind, value_hash: str | None) -> boo
             Block.until > utcnow(),
         )
     )
-    session.rollback()
     return found is not None
+
+
+def refuse_if_blocked(
+    session: Session, kind: BlockKind, value_hash: str | None
+) -> None:
+    """Raise Blocked when a live block matches."""
+    if is_blocked(session, kind, value_hash):
+        raise Blocked()
+
+
+def remember_address(
+    session: Session, conversation_id: int, address_hash: str | None
+) -> None:
+    """Keep the keyed hash of the address a chat came from, so that a block
+    of the chat also holds for new chats from there."""
+    if address_hash:
+        session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(address_hash=address_hash)
+        )
 
 
 def active_blocks(session: Session) -> list[BlockView]:
@@ -154,5 +188,4 @@ def active_blocks(session: Session) -> list[BlockView]:
         )
         for block, username in rows
     ]
-    session.rollback()
     return views
