@@ -21,12 +21,12 @@ from hotline.callback_windows import (
     parse_instant,
     slots,
 )
+from hotline.dispatcher import crisis_lines
 from hotline.errors import InvalidInput
 from hotline.extensions import csrf, db, limiter, phone_vault
 from hotline.http import bearer_token, json_body
 from hotline.models import RiskLevel, utcnow
 from hotline.phones import parse_phone
-from hotline.realtime import alert_escalation, crisis_lines, publish_queue
 from hotline.services import callbacks
 from hotline.services.blocks import Blocked
 from hotline.services.conversations import SUPPORTED_LANGS
@@ -147,19 +147,17 @@ def request_callback() -> Any:
     callback_request = _request_from(require_object(json_body()))
     assessment = assess_text(callback_request.note) if callback_request.note else None
     try:
-        created = callbacks.request_callback(
-            db.session,
-            phone_vault(),
-            callback_request,
-            assessment=assessment,
-            rules=_rules(),
-            messages=_messages(),
-        )
+        with db.transaction() as session:
+            created = callbacks.request_callback(
+                session,
+                phone_vault(),
+                callback_request,
+                assessment=assessment,
+                rules=_rules(),
+                messages=_messages(),
+            )
     except Blocked as error:
         raise blocked_error() from error
-    publish_queue(db.session)
-    if created.escalation_id is not None:
-        alert_escalation(db.session, created.escalation_id, repeat=False)
     body: dict[str, Any] = {
         "callback_id": created.callback_id,
         "token": created.token,
@@ -171,7 +169,8 @@ def request_callback() -> Any:
 
 @bp.get("/<int:callback_id>")
 def callback_status(callback_id: int) -> Any:
-    view = callbacks.resident_view(db.session, callback_id, bearer_token())
+    with db.read() as session:
+        view = callbacks.resident_view(session, callback_id, bearer_token())
     body = view.to_payload()
     if view.urgent:
         body["crisis_contacts"] = crisis_lines()
@@ -180,8 +179,9 @@ def callback_status(callback_id: int) -> Any:
 
 @bp.post("/<int:callback_id>/cancel")
 def cancel_callback(callback_id: int) -> Any:
-    callbacks.cancel(db.session, callback_id, bearer_token(), messages=_messages())
-    publish_queue(db.session)
-    return jsonify(
-        callbacks.resident_view(db.session, callback_id, bearer_token()).to_payload()
-    )
+    token = bearer_token()
+    with db.transaction() as session:
+        callbacks.cancel(session, callback_id, token, messages=_messages())
+    with db.read() as session:
+        view = callbacks.resident_view(session, callback_id, token)
+    return jsonify(view.to_payload())

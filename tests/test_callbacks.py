@@ -480,16 +480,15 @@ def test_windows_that_pass_unanswered_are_overdue(
     counselor = counselor_socket()
     conversation_id = conversation_of(scalar, book(client).json["callback_id"])
     with app.app_context():
-        session = db.new_session()
-        session.execute(
-            update(Callback).values(
-                window_start=utcnow() - timedelta(hours=3),
-                window_end=utcnow() - timedelta(hours=1),
+        with db.transaction() as session:
+            session.execute(
+                update(Callback).values(
+                    window_start=utcnow() - timedelta(hours=3),
+                    window_end=utcnow() - timedelta(hours=1),
+                )
             )
-        )
-        session.commit()
-        overdue = callbacks.overdue_callbacks(session)
-        session.close()
+        with db.read() as session:
+            overdue = callbacks.overdue_callbacks(session)
     assert [o.conversation_id for o in overdue] == [conversation_id]
     client.post("/api/chat", json={})  # any queue change republishes
     item = next(
@@ -510,14 +509,12 @@ def test_claiming_is_atomic_across_two_racers(app, client, scalar, make_user):
 
     def try_claim(user_id: int) -> str:
         with app.app_context():
-            session = db.new_session()
             try:
-                claim_conversation(session, conversation_id, user_id)
+                with db.transaction() as session:
+                    claim_conversation(session, conversation_id, user_id)
                 return "won"
             except AlreadyClaimed:
                 return "lost"
-            finally:
-                session.close()
 
     with ThreadPoolExecutor(2) as pool:
         results = sorted(pool.map(try_claim, ids))
@@ -537,14 +534,17 @@ def test_numbers_are_erased_days_after_the_callback_closed(
     )
     claim(counselor, closed_id)
     attempt(counselor, closed_id, "wrong_number")
+    ten_days_on = utcnow() + timedelta(days=10)
+    cutoff = ten_days_on - timedelta(days=app.config["PHONE_RETENTION_DAYS"])
     with app.app_context():
-        session = db.new_session()
-        ten_days_on = utcnow() + timedelta(days=10)
-        cutoff = ten_days_on - timedelta(days=app.config["PHONE_RETENTION_DAYS"])
-        assert callbacks.erase_numbers(session, closed_before=cutoff, dry_run=True) == 1
-        assert callbacks.erase_numbers(session, closed_before=cutoff) == 1
-        assert callbacks.erase_numbers(session, closed_before=cutoff) == 0
-        session.close()
+        with db.read() as session:
+            assert (
+                callbacks.erase_numbers(session, closed_before=cutoff, dry_run=True)
+                == 1
+            )
+        for erased in (1, 0):
+            with db.transaction() as session:
+                assert callbacks.erase_numbers(session, closed_before=cutoff) == erased
     erased = scalar(select(Callback).where(Callback.conversation_id == closed_id))
     assert erased.phone_ciphertext is None and erased.phone_lookup is None
     assert erased.phone_hint is None and erased.erased_at is not None

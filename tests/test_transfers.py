@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from hotline.database import EVENTS
 from hotline.errors import Conflict, Forbidden, NotHolder
+from hotline.events import HeldChanged, TransferAccepted, TransferOffered
 from hotline.extensions import db, socketio
 from hotline.models import (
     AuditEvent,
@@ -45,15 +47,14 @@ WORRIED = risk.TriageResult(
 
 
 @pytest.fixture
-def session(app):
+def context(app):
+    """An app context for calling services, each call in its own unit of work."""
     with app.app_context():
-        own = db.new_session()
-        yield own
-        own.close()
+        yield
 
 
 @pytest.fixture
-def staff(session, make_user):
+def staff(context, make_user):
     """ana holds a chat; bo is an on-duty colleague; cy is off duty."""
     ids = {
         "ana": make_user("ana", Role.COUNSELOR),
@@ -61,169 +62,206 @@ def staff(session, make_user):
         "cy": make_user("cy", Role.SOCIAL_WORKER),
         "root": make_user("root", Role.ADMIN),
     }
-    for name in ("ana", "bo", "root"):
-        set_on_duty(session, ids[name], True)
+    with db.transaction() as session:
+        for name in ("ana", "bo", "root"):
+            set_on_duty(session, ids[name], True)
     return ids
 
 
-def held_chat(session, holder_id: int) -> int:
-    conversation_id, _ = conversations.start_conversation(session, "zh")
-    conversations.post_message(
-        session,
-        conversation_id,
-        sender=Sender.RESIDENT,
-        body="我没希望了，药也吃完了",
-        client_id="res-0001",
-        assessment=WORRIED,
-    )
-    claim_conversation(session, conversation_id, holder_id)
+def held_chat(holder_id: int) -> int:
+    with db.transaction() as session:
+        conversation_id, _ = conversations.start_conversation(session, "zh")
+        conversations.post_message(
+            session,
+            conversation_id,
+            sender=Sender.RESIDENT,
+            body="我没希望了，药也吃完了",
+            client_id="res-0001",
+            assessment=WORRIED,
+        )
+        claim_conversation(session, conversation_id, holder_id)
     return conversation_id
 
 
-def audited(session, action: str) -> list[AuditEvent]:
-    found = session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
-    session.rollback()
-    return list(found)
+def in_unit(service: Any, *args: Any) -> Any:
+    """Call ``service`` in a unit of work of its own, as a handler does."""
+    with db.transaction() as session:
+        return service(session, *args)
+
+
+def read(service: Any, *args: Any) -> Any:
+    with db.read() as session:
+        return service(session, *args)
+
+
+def audited(action: str) -> list[AuditEvent]:
+    with db.read() as session:
+        return list(
+            session.scalars(select(AuditEvent).where(AuditEvent.action == action))
+        )
 
 
 # --- services ------------------------------------------------------------
 
 
-def test_warm_accept_moves_the_holder_and_keeps_the_note(session, staff):
-    cid = held_chat(session, staff["ana"])
-    offer = transfers.offer(session, cid, staff["ana"], staff["bo"], "Needs insulin")
+def test_warm_accept_moves_the_holder_and_keeps_the_note(staff):
+    cid = held_chat(staff["ana"])
+    offer = in_unit(transfers.offer, cid, staff["ana"], staff["bo"], "Needs insulin")
     assert offer.state is TransferState.PENDING
     assert (offer.from_name, offer.to_name) == ("ana", "bo")
     assert offer.risk_level == "high" and offer.needs == ["medicine"]
 
-    accepted = transfers.accept(session, offer.transfer_id, staff["bo"])
+    accepted = in_unit(transfers.accept, offer.transfer_id, staff["bo"])
 
     assert accepted.state is TransferState.ACCEPTED
-    conversation = session.get(Conversation, cid)
-    assert conversation.counselor_id == staff["bo"]
-    assert conversation.state is ConversationState.ACTIVE
-    note = session.scalar(select(Note).where(Note.conversation_id == cid))
-    assert (note.kind, note.body, note.author_id) == (
-        "transfer",
-        "Needs insulin",
-        staff["ana"],
-    )
-    session.rollback()
-    assert [e.actor_id for e in audited(session, "transfer_offered")] == [staff["ana"]]
-    assert [e.actor_id for e in audited(session, "transfer_accepted")] == [staff["bo"]]
+    with db.read() as session:
+        conversation = session.get(Conversation, cid)
+        assert conversation.counselor_id == staff["bo"]
+        assert conversation.state is ConversationState.ACTIVE
+        note = session.scalar(select(Note).where(Note.conversation_id == cid))
+        assert (note.kind, note.body, note.author_id) == (
+            "transfer",
+            "Needs insulin",
+            staff["ana"],
+        )
+    assert [e.actor_id for e in audited("transfer_offered")] == [staff["ana"]]
+    assert [e.actor_id for e in audited("transfer_accepted")] == [staff["bo"]]
+
+
+def test_services_record_what_both_people_hear(staff):
+    cid = held_chat(staff["ana"])
+    with db.transaction() as session:
+        offer = transfers.offer(session, cid, staff["ana"], staff["bo"], "")
+        assert session.info[EVENTS] == [TransferOffered(offer.transfer_id)]
+    with db.transaction() as session:
+        transfers.accept(session, offer.transfer_id, staff["bo"])
+        recorded = session.info[EVENTS]
+    # The new holder's view, the old holder's hand-off, then the resident's notice.
+    assert recorded[:2] == [
+        HeldChanged(staff["bo"], cid),
+        TransferAccepted(offer.transfer_id),
+    ]
+    assert recorded[2].posted.message.body == transfers.COUNSELOR_CHANGED
 
 
 @pytest.mark.parametrize(
     "target", ["cy", "ana", "root", "nobody"], ids=["off-duty", "self", "admin", "none"]
 )
-def test_offer_only_to_an_on_duty_console_colleague(session, staff, target):
-    cid = held_chat(session, staff["ana"])
+def test_offer_only_to_an_on_duty_console_colleague(staff, target):
+    cid = held_chat(staff["ana"])
     to_id = staff.get(target, 9999)
     with pytest.raises(transfers.TargetUnavailable):
-        transfers.offer(session, cid, staff["ana"], to_id, "")
-    assert session.scalar(select(Transfer.id)) is None
+        in_unit(transfers.offer, cid, staff["ana"], to_id, "")
+    with db.read() as session:
+        assert session.scalar(select(Transfer.id)) is None
 
 
-def test_only_the_holder_offers(session, staff):
-    cid = held_chat(session, staff["ana"])
+def test_only_the_holder_offers(staff):
+    cid = held_chat(staff["ana"])
     with pytest.raises(NotHolder):
-        transfers.offer(session, cid, staff["bo"], staff["ana"], "")
+        in_unit(transfers.offer, cid, staff["bo"], staff["ana"], "")
 
 
-def test_one_pending_offer_per_conversation(session, staff, make_user):
-    cid = held_chat(session, staff["ana"])
+def test_one_pending_offer_per_conversation(staff, make_user):
+    cid = held_chat(staff["ana"])
     dee = make_user("dee", Role.SUPERVISOR)
-    set_on_duty(session, dee, True)
-    transfers.offer(session, cid, staff["ana"], staff["bo"], "")
+    in_unit(set_on_duty, dee, True)
+    in_unit(transfers.offer, cid, staff["ana"], staff["bo"], "")
     with pytest.raises(transfers.TransferPending):
-        transfers.offer(session, cid, staff["ana"], dee, "")
+        in_unit(transfers.offer, cid, staff["ana"], dee, "")
 
 
-def test_decline_and_cancel_leave_the_holder(session, staff):
-    cid = held_chat(session, staff["ana"])
-    first = transfers.offer(session, cid, staff["ana"], staff["bo"], "")
+def test_decline_and_cancel_leave_the_holder(staff):
+    cid = held_chat(staff["ana"])
+    first = in_unit(transfers.offer, cid, staff["ana"], staff["bo"], "")
     with pytest.raises(Forbidden):
-        transfers.decline(session, first.transfer_id, staff["ana"], "")
-    declined = transfers.decline(session, first.transfer_id, staff["bo"], "Full up")
+        in_unit(transfers.decline, first.transfer_id, staff["ana"], "")
+    declined = in_unit(transfers.decline, first.transfer_id, staff["bo"], "Full up")
     assert (declined.state, declined.decision_note) == (
         TransferState.DECLINED,
         "Full up",
     )
     with pytest.raises(Conflict):
-        transfers.accept(session, first.transfer_id, staff["bo"])
+        in_unit(transfers.accept, first.transfer_id, staff["bo"])
 
-    second = transfers.offer(session, cid, staff["ana"], staff["bo"], "")
+    second = in_unit(transfers.offer, cid, staff["ana"], staff["bo"], "")
     with pytest.raises(Forbidden):
-        transfers.cancel(session, second.transfer_id, staff["bo"])
-    assert transfers.cancel(session, second.transfer_id, staff["ana"]).state is (
+        in_unit(transfers.cancel, second.transfer_id, staff["bo"])
+    assert in_unit(transfers.cancel, second.transfer_id, staff["ana"]).state is (
         TransferState.CANCELLED
     )
-    assert session.get(Conversation, cid).counselor_id == staff["ana"]
-    session.rollback()
-    assert len(audited(session, "transfer_declined")) == 1
-    assert len(audited(session, "transfer_cancelled")) == 1
+    with db.read() as session:
+        assert session.get(Conversation, cid).counselor_id == staff["ana"]
+    assert len(audited("transfer_declined")) == 1
+    assert len(audited("transfer_cancelled")) == 1
 
 
-def test_accept_after_the_holder_changed_fails_cleanly(session, staff, make_user):
-    cid = held_chat(session, staff["ana"])
-    offer = transfers.offer(session, cid, staff["ana"], staff["bo"], "")
+def test_accept_after_the_holder_changed_fails_cleanly(staff, make_user):
+    cid = held_chat(staff["ana"])
+    offer = in_unit(transfers.offer, cid, staff["ana"], staff["bo"], "")
     # Meanwhile ana hands it back and someone else claims it.
-    transfers.to_queue(session, cid, staff["ana"], "Back you go")
+    in_unit(transfers.to_queue, cid, staff["ana"], "Back you go")
     eve = make_user("eve", Role.COUNSELOR)
-    claim_conversation(session, cid, eve)
+    in_unit(claim_conversation, cid, eve)
     with pytest.raises(Conflict):
-        transfers.accept(session, offer.transfer_id, staff["bo"])
-    assert session.get(Conversation, cid).counselor_id == eve
-    session.rollback()
+        in_unit(transfers.accept, offer.transfer_id, staff["bo"])
+    with db.read() as session:
+        assert session.get(Conversation, cid).counselor_id == eve
 
 
-def test_stale_offer_is_closed_and_does_not_block_the_new_holder(
-    session, staff, make_user
-):
-    cid = held_chat(session, staff["ana"])
-    stale = transfers.offer(session, cid, staff["ana"], staff["bo"], "")
+def test_stale_offer_is_closed_and_does_not_block_the_new_holder(staff):
+    cid = held_chat(staff["ana"])
+    stale = in_unit(transfers.offer, cid, staff["ana"], staff["bo"], "")
     # The holder changes behind the offer's back (an escalation take-over).
-    session.execute(
-        Conversation.__table__.update()
-        .where(Conversation.id == cid)
-        .values(counselor_id=staff["cy"])
-    )
-    session.commit()
+    with db.transaction() as session:
+        session.execute(
+            Conversation.__table__.update()
+            .where(Conversation.id == cid)
+            .values(counselor_id=staff["cy"])
+        )
     with pytest.raises(transfers.TransferStale):
-        transfers.accept(session, stale.transfer_id, staff["bo"])
-    assert session.get(Transfer, stale.transfer_id).state is TransferState.CANCELLED
-    session.rollback()
-    fresh = transfers.offer(session, cid, staff["cy"], staff["bo"], "")
+        in_unit(transfers.accept, stale.transfer_id, staff["bo"])
+    with db.read() as session:
+        transfer = session.get(Transfer, stale.transfer_id)
+        assert transfer.state is TransferState.PENDING  # nothing changed
+        assert session.get(Conversation, cid).counselor_id == staff["cy"]
+    assert in_unit(transfers.withdraw_stale, stale.transfer_id) is True
+    with db.read() as session:
+        transfer = session.get(Transfer, stale.transfer_id)
+        assert transfer.state is TransferState.CANCELLED
+    fresh = in_unit(transfers.offer, cid, staff["cy"], staff["bo"], "")
     assert fresh.state is TransferState.PENDING
+    # An offer whose offerer still holds the chat is never withdrawn as stale.
+    assert in_unit(transfers.withdraw_stale, fresh.transfer_id) is False
 
 
-def test_cold_transfer_keeps_the_note_and_the_place_in_the_queue(session, staff):
-    cid = held_chat(session, staff["ana"])
-    waiting_since = session.get(Conversation, cid).waiting_since
-    session.rollback()
-    transfers.to_queue(session, cid, staff["ana"], "Wants a woman counsellor")
-    conversation = session.get(Conversation, cid)
-    assert conversation.state is ConversationState.WAITING
-    assert conversation.counselor_id is None
-    assert conversation.waiting_since == waiting_since
-    note = session.scalar(select(Note).where(Note.conversation_id == cid))
-    assert (note.kind, note.body) == ("transfer", "Wants a woman counsellor")
-    session.rollback()
-    assert [item.conversation_id for item in waiting_queue(session)] == [cid]
-    assert len(audited(session, "transfer_to_queue")) == 1
+def test_cold_transfer_keeps_the_note_and_the_place_in_the_queue(staff):
+    cid = held_chat(staff["ana"])
+    with db.read() as session:
+        waiting_since = session.get(Conversation, cid).waiting_since
+    in_unit(transfers.to_queue, cid, staff["ana"], "Wants a woman counsellor")
+    with db.read() as session:
+        conversation = session.get(Conversation, cid)
+        assert conversation.state is ConversationState.WAITING
+        assert conversation.counselor_id is None
+        assert conversation.waiting_since == waiting_since
+        note = session.scalar(select(Note).where(Note.conversation_id == cid))
+        assert (note.kind, note.body) == ("transfer", "Wants a woman counsellor")
+        assert [item.conversation_id for item in waiting_queue(session)] == [cid]
+    assert len(audited("transfer_to_queue")) == 1
 
 
-def test_cold_transfer_needs_a_note_and_the_holder(session, staff):
-    cid = held_chat(session, staff["ana"])
+def test_cold_transfer_needs_a_note_and_the_holder(staff):
+    cid = held_chat(staff["ana"])
     with pytest.raises(NotHolder):
-        transfers.to_queue(session, cid, staff["bo"], "mine now")
+        in_unit(transfers.to_queue, cid, staff["bo"], "mine now")
     with pytest.raises(Exception, match="note"):
-        transfers.to_queue(session, cid, staff["ana"], "  ")
+        in_unit(transfers.to_queue, cid, staff["ana"], "  ")
 
 
-def test_colleagues_are_on_duty_console_staff_with_their_load(session, staff):
-    held_chat(session, staff["bo"])
-    listed = transfers.colleagues(session, staff["ana"])
+def test_colleagues_are_on_duty_console_staff_with_their_load(staff):
+    held_chat(staff["bo"])
+    listed = read(transfers.colleagues, staff["ana"])
     assert [(c.name, c.role, c.load) for c in listed] == [("bo", "counselor", 1)]
 
 
@@ -356,6 +394,30 @@ def test_second_offer_and_bad_targets_are_refused_over_sockets(
     assert second["error"]["code"] == "transfer_pending"
 
 
+def test_a_stale_offer_is_refused_and_closed_over_sockets(
+    app, handover, scalar, make_user
+):
+    cid, ana, bo = handover["cid"], handover["ana"], handover["bo"]
+    bo_id = emit(ana, "colleagues", {})["colleagues"][0]["user_id"]
+    offer = emit(ana, "transfer", {"conversation_id": cid, "to_user_id": bo_id})
+    transfer_id = offer["transfer"]["transfer_id"]
+    # The holder changes behind the offer's back (an escalation take-over).
+    eve = make_user("eve", Role.SOCIAL_WORKER)
+    with app.app_context(), db.transaction() as session:
+        session.execute(
+            Conversation.__table__.update()
+            .where(Conversation.id == cid)
+            .values(counselor_id=eve)
+        )
+    refused = emit(bo, "transfer_accept", {"transfer_id": transfer_id})
+    assert refused["error"]["code"] == "transfer_stale"
+    state = scalar(select(Transfer.state).where(Transfer.id == transfer_id))
+    assert state is TransferState.CANCELLED
+    assert scalar(select(Conversation.counselor_id).where(Conversation.id == cid)) == (
+        eve
+    )
+
+
 def test_pending_offers_come_back_on_reconnect(app, handover):
     cid, ana = handover["cid"], handover["ana"]
     bo_id = emit(ana, "colleagues", {})["colleagues"][0]["user_id"]
@@ -388,14 +450,18 @@ def test_cold_transfer_over_sockets(handover, counselor_socket):
     assert ("transfer", "Prefers English") in [(n["kind"], n["body"]) for n in notes]
 
 
-def test_accept_respects_the_colleagues_load_limit(session, staff):
-    held_chat(session, staff["bo"])
-    cid = held_chat(session, staff["ana"])
-    offer = transfers.offer(session, cid, staff["ana"], staff["bo"], "")
+def test_accept_respects_the_colleagues_load_limit(staff):
+    held_chat(staff["bo"])
+    cid = held_chat(staff["ana"])
+    offer = in_unit(transfers.offer, cid, staff["ana"], staff["bo"], "")
     with pytest.raises(LoadLimitReached):
-        transfers.accept(
-            session, offer.transfer_id, staff["bo"], LoadLimits(max_conversations=1)
+        in_unit(
+            transfers.accept,
+            offer.transfer_id,
+            staff["bo"],
+            LoadLimits(max_conversations=1),
         )
-    assert session.get(Conversation, cid).counselor_id == staff["ana"]
-    assert session.get(Transfer, offer.transfer_id).state is TransferState.PENDING
-    session.rollback()
+    with db.read() as session:
+        assert session.get(Conversation, cid).counselor_id == staff["ana"]
+        transfer = session.get(Transfer, offer.transfer_id)
+        assert transfer.state is TransferState.PENDING

@@ -25,6 +25,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from hotline.errors import Conflict, NotFound, NotHolder, RateLimited
+from hotline.events import HeldChanged, QueueChanged, record
 from hotline.models import (
     BlockKind,
     CallAttempt,
@@ -220,7 +221,8 @@ def request_callback(
     rules: CallbackRules,
     messages: dict[str, str] | None = None,
 ) -> CreatedCallback:
-    """Store a callback request, its note and any escalation in one commit.
+    """Store a callback request, its note and any escalation, in the
+    caller's unit of work.
 
     The same number with an overlapping window that is still open is the same
     request (a double submit, or a second tab): refused, never doubled. More
@@ -245,7 +247,6 @@ def request_callback(
         .limit(1)
     )
     if open_overlap is not None:
-        session.rollback()
         raise DuplicateCallback(messages.get(DuplicateCallback.code))
     recent = session.scalar(
         select(func.count())
@@ -257,7 +258,6 @@ def request_callback(
         )
     )
     if (recent or 0) >= rules.per_number_per_day:
-        session.rollback()
         raise RateLimited(messages.get(RateLimited.code))
 
     conversation, token = new_conversation(
@@ -284,12 +284,12 @@ def request_callback(
     session.flush()
     callback_id = callback.id
     if not request.note:
-        session.commit()
+        record(session, QueueChanged())
         return CreatedCallback(
             callback_id, conversation.id, token, RiskLevel.LOW, escalation_id=None
         )
-    # post_message commits the conversation, callback, note, assessment and
-    # any escalation together.
+    # post_message triages the note, opens any escalation and records what
+    # the queue and the responders must hear.
     posted = post_message(
         session,
         conversation.id,
@@ -336,7 +336,6 @@ def callback_for_token(session: Session, callback_id: int, token: object) -> Cal
         )
     )
     if callback is None:
-        session.rollback()
         raise NotFound("No such callback.")
     return callback
 
@@ -367,7 +366,6 @@ def resident_view(session: Session, callback_id: int, token: object) -> Resident
         urgent=urgent,
     )
     conversation_id = conversation.id
-    session.rollback()
     if status in ("waiting", "attempted"):
         position = conversation_status(session, conversation_id).position
         view = replace(view, position=position)
@@ -390,7 +388,6 @@ def cancel(
     callback = callback_for_token(session, callback_id, token)
     conversation_id = callback.conversation_id
     if _has_open_escalation(session, conversation_id):
-        session.rollback()
         raise CallbackNotCancellable(messages.get("escalation_open"))
     now = utcnow()
     result = session.execute(
@@ -402,10 +399,9 @@ def cancel(
         .values(state=ConversationState.CLOSED, closed_at=now)
     )
     if result.rowcount != 1:
-        session.rollback()
         raise CallbackNotCancellable(messages.get(CallbackNotCancellable.code))
     callback.cancelled_at = now
-    session.commit()
+    record(session, QueueChanged())
     return conversation_id
 
 
@@ -449,7 +445,6 @@ def call_sheet(
     audit.record(
         session, "phone_viewed", actor_id=counselor_id, conversation_id=conversation_id
     )
-    session.commit()
     return sheet
 
 
@@ -491,7 +486,6 @@ def log_attempt(
     )
     attempts = callback.attempts
     if outcome is CallOutcome.REACHED:
-        session.commit()
         return AttemptResult("reached", attempts, None)
     conversation = callback.conversation
     if outcome in FINAL_OUTCOMES or attempts >= rules.max_attempts:
@@ -508,14 +502,18 @@ def log_attempt(
                 created_at=now,
             )
         )
-        session.commit()
+        record(session, HeldChanged(counselor_id, conversation_id, gone="wrapped"))
         return AttemptResult("closed", attempts, None)
     next_call_at = now + rules.retry_after
     conversation.state = ConversationState.WAITING
     conversation.counselor_id = None
     conversation.claimed_at = None
     conversation.waiting_since = next_call_at
-    session.commit()
+    record(
+        session,
+        HeldChanged(counselor_id, conversation_id, gone="released"),
+        QueueChanged(),
+    )
     return AttemptResult("retry", attempts, next_call_at)
 
 
@@ -528,11 +526,9 @@ def _held_callback(
         .where(Callback.conversation_id == conversation_id)
     ).one_or_none()
     if row is None:
-        session.rollback()
         raise NotFound("No such callback.")
     callback, holder, state = row
     if holder != counselor_id or state is not ConversationState.ACTIVE:
-        session.rollback()
         raise NotHolder()
     return callback
 
@@ -575,7 +571,6 @@ def overdue_callbacks(
         )
         for callback, level in rows
     ]
-    session.rollback()
     return overdue
 
 
@@ -598,7 +593,6 @@ def erase_numbers(
     )
     if dry_run:
         count = session.scalar(select(func.count()).select_from(due.subquery()))
-        session.rollback()
         return int(count or 0)
     result = session.execute(
         update(Callback)
@@ -613,5 +607,4 @@ def erase_numbers(
     erased = int(result.rowcount or 0)
     if erased:
         audit.record(session, "numbers_erased", actor_id=None, count=erased)
-    session.commit()
     return erased

@@ -107,6 +107,8 @@ def purge(
         closed_before=now - timedelta(days=policy.phone_days),
         dry_run=dry_run,
     )
+    # erase_numbers never commits; the numbers are a part of their own.
+    session.commit()
     return PurgeReport(
         transcripts=len(conversation_ids),
         messages=messages,

@@ -4,6 +4,9 @@ A warm transfer is an offer the colleague accepts or declines; the holder may
 withdraw it until then. Accepting moves the conversation with one conditional
 UPDATE, so an offer made by someone who no longer holds the conversation
 fails cleanly instead of taking it from its new holder.
+
+Every function runs in the caller's unit of work and records what both
+people (and the resident) must hear; ``hotline.dispatcher`` tells them.
 """
 
 from __future__ import annotations
@@ -17,6 +20,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from hotline.errors import Conflict, Forbidden, InvalidInput, NotFound, NotHolder
+from hotline.events import (
+    HeldChanged,
+    TransferAccepted,
+    TransferChanged,
+    TransferOffered,
+    record,
+)
 from hotline.models import (
     Conversation,
     ConversationState,
@@ -28,11 +38,14 @@ from hotline.models import (
     utcnow,
 )
 from hotline.services import audit
+from hotline.services.conversations import post_system_message
 from hotline.services.queue import LoadLimits, check_load, return_to_queue
 
 MAX_NOTE_CHARS = 1000
 CONSOLE_ROLES = (Role.COUNSELOR, Role.SOCIAL_WORKER, Role.SUPERVISOR)
 NOTE_KIND = "transfer"
+# The notice residents see when a colleague takes their conversation over.
+COUNSELOR_CHANGED = "counselor_changed"
 
 
 class TargetUnavailable(InvalidInput):
@@ -140,7 +153,6 @@ def colleagues(session: Session, user_id: int) -> list[Colleague]:
         Colleague(user.id, staff_name(user), str(user.role), int(count))
         for user, count in rows
     ]
-    session.rollback()
     return found
 
 
@@ -150,13 +162,11 @@ def offer(
     """Offer a held conversation to an on-duty colleague (one offer at a time)."""
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
-        session.rollback()
         raise NotFound("No such conversation.")
     if (
         conversation.state is not ConversationState.ACTIVE
         or conversation.counselor_id != from_id
     ):
-        session.rollback()
         raise NotHolder()
     target = session.get(User, to_id)
     if (
@@ -166,7 +176,6 @@ def offer(
         or not target.is_on_duty
         or target.role not in CONSOLE_ROLES
     ):
-        session.rollback()
         raise TargetUnavailable(
             "Choose a colleague who is on duty in the console.", field="to_user_id"
         )
@@ -191,11 +200,13 @@ def offer(
         created_at=now,
         decision_note="",
     )
-    session.add(transfer)
     try:
-        session.flush()
+        # A savepoint: the unique index on pending offers refuses a second
+        # one without spoiling the rest of the unit.
+        with session.begin_nested():
+            session.add(transfer)
+            session.flush()
     except IntegrityError as error:
-        session.rollback()
         raise TransferPending(
             "This conversation already has a transfer waiting for an answer."
         ) from error
@@ -207,7 +218,7 @@ def offer(
         transfer_id=transfer.id,
         to_id=to_id,
     )
-    session.commit()
+    record(session, TransferOffered(transfer.id))
     return get(session, transfer.id)
 
 
@@ -217,10 +228,12 @@ def accept(
     user_id: int,
     limits: LoadLimits | None = None,
 ) -> TransferView:
-    """The colleague takes the conversation over; the transfer note is kept.
+    """The colleague takes the conversation over; the transfer note is kept,
+    and a chat's resident is told their counsellor changed.
 
-    Fails cleanly (``transfer_stale``, nothing changed but the offer marked
-    cancelled) when the offerer no longer holds an active conversation.
+    Fails cleanly (``transfer_stale``, nothing changed) when the offerer no
+    longer holds an active conversation; the caller then closes the offer
+    with :func:`withdraw_stale` in a unit of its own.
     """
     transfer = _pending_for(session, transfer_id, to_id=user_id)
     conversation_id, from_id, note = (
@@ -228,7 +241,6 @@ def accept(
         transfer.from_id,
         transfer.note,
     )
-    session.rollback()
     if limits is not None:
         check_load(session, user_id, conversation_id, limits)
     now = utcnow()
@@ -243,10 +255,6 @@ def accept(
         .values(counselor_id=user_id)
     )
     if moved.rowcount != 1:
-        session.rollback()
-        # The offer can never succeed now: close it so it stops blocking.
-        _settle(session, transfer_id, TransferState.CANCELLED, "")
-        session.commit()
         raise TransferStale(
             "This conversation has changed hands or ended since the offer."
         )
@@ -268,8 +276,39 @@ def accept(
         transfer_id=transfer_id,
         from_id=from_id,
     )
-    session.commit()
-    return get(session, transfer_id)
+    view = get(session, transfer_id)
+    record(
+        session,
+        HeldChanged(user_id, conversation_id),
+        TransferAccepted(transfer_id),
+    )
+    if view.kind == "chat":
+        post_system_message(session, conversation_id, COUNSELOR_CHANGED)
+    return view
+
+
+def withdraw_stale(session: Session, transfer_id: int) -> bool:
+    """Close a pending offer that can never succeed (its offerer no longer
+    holds an active conversation) so it stops blocking; True if it did."""
+    holds_it = (
+        select(Conversation.id)
+        .where(
+            Conversation.id == Transfer.conversation_id,
+            Conversation.state == ConversationState.ACTIVE,
+            Conversation.counselor_id == Transfer.from_id,
+        )
+        .exists()
+    )
+    result = session.execute(
+        update(Transfer)
+        .where(
+            Transfer.id == transfer_id,
+            Transfer.state == TransferState.PENDING,
+            ~holds_it,
+        )
+        .values(state=TransferState.CANCELLED, decided_at=utcnow())
+    )
+    return result.rowcount == 1
 
 
 def decline(
@@ -286,7 +325,7 @@ def decline(
         conversation_id=conversation_id,
         transfer_id=transfer_id,
     )
-    session.commit()
+    record(session, TransferChanged(transfer_id))
     return get(session, transfer_id)
 
 
@@ -302,7 +341,7 @@ def cancel(session: Session, transfer_id: int, from_id: int) -> TransferView:
         conversation_id=conversation_id,
         transfer_id=transfer_id,
     )
-    session.commit()
+    record(session, TransferChanged(transfer_id))
     return get(session, transfer_id)
 
 
@@ -312,8 +351,8 @@ def to_queue(
     """Return a held conversation to the queue with a note for whoever claims it.
 
     It goes back to its original place, as with a plain release. An offer
-    still waiting for an answer is withdrawn and returned, so the colleague
-    can be told.
+    still waiting for an answer is withdrawn (and returned); the colleague
+    is told.
     """
     if not note.strip():
         raise InvalidInput("Write a note for the next counsellor.", field="note")
@@ -343,7 +382,9 @@ def to_queue(
     audit.record(
         session, "transfer_to_queue", actor_id=from_id, conversation_id=conversation_id
     )
-    session.commit()
+    record(session, HeldChanged(from_id, conversation_id, gone="released"))
+    if withdrawn is not None:
+        record(session, TransferChanged(withdrawn))
     return get(session, withdrawn) if withdrawn is not None else None
 
 
@@ -378,15 +419,12 @@ def _pending_for(
 ) -> Transfer:
     transfer = session.get(Transfer, transfer_id)
     if transfer is None:
-        session.rollback()
         raise NotFound("No such transfer.")
     if (to_id is not None and transfer.to_id != to_id) or (
         from_id is not None and transfer.from_id != from_id
     ):
-        session.rollback()
         raise Forbidden("This transfer is not yours to answer.")
     if transfer.state is not TransferState.PENDING:
-        session.rollback()
         raise Conflict(f"This transfer was already {transfer.state}.")
     return transfer
 
@@ -394,14 +432,13 @@ def _pending_for(
 def _settle(
     session: Session, transfer_id: int, state: TransferState, decision_note: str
 ) -> None:
-    """Close a pending offer in the current transaction (the caller commits)."""
+    """Close a pending offer in the caller's unit of work."""
     result = session.execute(
         update(Transfer)
         .where(Transfer.id == transfer_id, Transfer.state == TransferState.PENDING)
         .values(state=state, decided_at=utcnow(), decision_note=decision_note)
     )
     if result.rowcount != 1:
-        session.rollback()
         raise Conflict("This transfer has already been answered or withdrawn.")
 
 
@@ -434,5 +471,4 @@ def _views(session: Session, condition: Any) -> list[TransferView]:
         )
         for transfer, sender, receiver, conversation in rows
     ]
-    session.rollback()
     return views
