@@ -4,20 +4,75 @@ A session lives for one HTTP request or one Socket.IO event: Flask-SocketIO
 runs every event inside its own request context, so the teardown hook below
 closes the session after each event as well as after each request.
 
-On a SQLite file, work that only reads (the staff reload on every console
-event, who to deliver a message to) can use ``read_session``: its own
-connections, deferred transactions and ``PRAGMA query_only``, so it never
-takes the write lock that every ``session`` transaction takes at BEGIN
-(docs/decisions.md, "SQLite: one writer, readers apart").
+Transactions end in one place, the unit of work (docs/architecture.md):
+
+    with db.transaction() as session:      # begin ... commit, or rollback
+        post_message(session, ...)         # services never commit
+    with db.read() as session:             # reads never take the write lock
+        status = conversation_status(session, ...)
+
+A unit of work also collects the domain events its services record
+(``hotline.events.record``) and hands them to the dispatcher after its
+commit, never after a rollback: who gets told what cannot be forgotten by a
+handler, and nobody is told about work that did not happen.
+
+On a SQLite file, ``read()`` has its own connections, deferred transactions
+and ``PRAGMA query_only``, so it never takes the write lock that every
+``transaction()`` takes at BEGIN (docs/decisions.md, "SQLite: one writer,
+readers apart").
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+# Session.info keys of the unit of work.
+_IN_UNIT = "hotline.unit_of_work"
+_ENDING = "hotline.unit_ending"
+EVENTS = "hotline.events"
+
+Dispatcher = Callable[[Sequence[object]], None]
+
+
+class TransactionEndedOutsideUnit(RuntimeError):
+    """A service committed or rolled back inside a unit of work.
+
+    Only ``Database.transaction`` ends a unit's transaction: a service that
+    commits halfway would make the rest of the unit's work (and its events)
+    separate from what was already committed.
+    """
+
+
+class NestedUnitOfWork(RuntimeError):
+    """A unit of work was opened inside another in the same context.
+
+    On SQLite the inner one would wait for the outer one's write lock until
+    ``busy_timeout``; pass the outer session down instead.
+    """
+
+
+class UnitOfWorkSession(Session):
+    """A session whose transaction, inside a unit of work, only the unit ends."""
+
+    def commit(self) -> None:
+        self._refuse_inside_unit("commit")
+        super().commit()
+
+    def rollback(self) -> None:
+        self._refuse_inside_unit("rollback")
+        super().rollback()
+
+    def _refuse_inside_unit(self, action: str) -> None:
+        if self.info.get(_IN_UNIT) and not self.info.get(_ENDING):
+            raise TransactionEndedOutsideUnit(
+                f"{action}() inside a unit of work: let db.transaction() end it"
+            )
 
 
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
@@ -102,6 +157,7 @@ class Database:
         self.session_factory: sessionmaker[Session] | None = None
         self.read_engine: Engine | None = None
         self.read_session_factory: sessionmaker[Session] | None = None
+        self.dispatcher: Dispatcher | None = None
 
     def init_app(self, app: Flask) -> None:
         """Bind to ``app``'s ``DATABASE_URL`` and close sessions at teardown."""
@@ -111,16 +167,62 @@ class Database:
         self.dispose()
         url = app.config["DATABASE_URL"]
         self.engine = make_engine(url)
-        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        self.session_factory = sessionmaker(
+            self.engine, class_=UnitOfWorkSession, expire_on_commit=False
+        )
         if has_separate_reader(url):
             self.read_engine = make_engine(url, read_only=True)
             self.read_session_factory = sessionmaker(
-                self.read_engine, expire_on_commit=False
+                self.read_engine, class_=UnitOfWorkSession, expire_on_commit=False
             )
         else:
             self.read_engine = self.read_session_factory = None
         app.extensions["hotline_db"] = self
         app.teardown_appcontext(self._close_session)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commit when the block ends, roll back if it raises,
+        then dispatch the events its services recorded (after the commit).
+
+        Uses the session of the current request, socket event or app
+        context, so code that still takes ``db.session`` shares it.
+        """
+        session = self.session
+        if session.info.get(_IN_UNIT):
+            raise NestedUnitOfWork("a unit of work is already open here")
+        session.info[_IN_UNIT] = True
+        try:
+            yield session
+            session.info[_ENDING] = True
+            session.commit()
+        except BaseException:
+            session.info[_ENDING] = True
+            session.rollback()
+            raise
+        finally:
+            events = session.info.pop(EVENTS, [])
+            session.info.pop(_IN_UNIT, None)
+            session.info.pop(_ENDING, None)
+        if events and self.dispatcher is not None:
+            self.dispatcher(events)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read: sees everything committed before it began, and on a SQLite
+        file never waits for or takes the write lock. Inside a unit of work
+        it is that unit's session (so it also sees the unit's own writes)."""
+        unit = g.get("db_session")
+        if unit is not None and unit.info.get(_IN_UNIT):
+            yield unit
+            return
+        session = self.read_session
+        try:
+            yield session
+        finally:
+            # Ends the read transaction: on SQLite an open one would pin its
+            # snapshot (and, on the writer, hold the write lock).
+            session.rollback()
 
     @property
     def session(self) -> Session:

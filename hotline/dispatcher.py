@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from hotline import events as ev
 from hotline.extensions import db, socketio
-from hotline.models import Conversation
+from hotline.models import ConsolePresence, Conversation
 from hotline.realtime import (
     CHAT_NAMESPACE,
     CONSOLE_NAMESPACE,
@@ -329,6 +329,20 @@ def _break_changed(_session: Session, event: ev.BreakChanged) -> None:
 def _debrief_changed(session: Session, event: ev.DebriefChanged) -> None:
     view = wellbeing.get_debrief(session, event.debrief_id)
     _to_console("debrief", view.to_payload(), SUPERVISORS_ROOM)
+
+
+# --- staff sessions ---------------------------------------------------------
+
+
+def _sessions_revoked(session: Session, event: ev.SessionsRevoked) -> None:
+    """Hang up every console of an account whose sign-ins ended, on whichever
+    worker holds it (python-socketio passes the request through the queue)."""
+    _to_console("signed_out", {}, counselor_room(event.user_id))
+    sids = session.scalars(
+        select(ConsolePresence.sid).where(ConsolePresence.user_id == event.user_id)
+    ).all()
+    for sid in sids:
+        socketio.server.disconnect(sid, namespace=CONSOLE_NAMESPACE)
 
 
 _HANDLERS: dict[type, Callable[[Session, Any], None]] = {

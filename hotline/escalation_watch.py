@@ -16,7 +16,6 @@ from flask import Flask
 
 from hotline import periodic
 from hotline.extensions import db
-from hotline.realtime import alert_escalation, publish_escalations
 from hotline.services.escalations import claim_realerts
 
 JOB_NAME = "escalation_realert"
@@ -26,19 +25,9 @@ POLL_SECONDS = 5
 def realert_due(app: Flask) -> list[int]:
     """Alert again every open escalation whose last alert is too old."""
     with app.app_context():
-        session = db.new_session()
-        try:
-            interval = timedelta(seconds=app.config["ESCALATION_REALERT_SECONDS"])
-            due = claim_realerts(session, interval)
-            # Each responder hears every due alert at once; the board's list
-            # is sent once for the batch, not once per escalation.
-            for escalation_id in due:
-                alert_escalation(session, escalation_id, repeat=True, publish=False)
-            if due:
-                publish_escalations(session)
-            return due
-        finally:
-            session.close()
+        interval = timedelta(seconds=app.config["ESCALATION_REALERT_SECONDS"])
+        with db.transaction() as session:
+            return claim_realerts(session, interval)
 
 
 def poll_interval(app: Flask) -> timedelta:

@@ -158,3 +158,10 @@ class DebriefChanged:
     """A debrief was requested, or a supervisor took care of one."""
 
     debrief_id: int
+
+
+@dataclass(frozen=True)
+class SessionsRevoked:
+    """Every signed-in session of a staff account ended: hang up its consoles."""
+
+    user_id: int

@@ -24,21 +24,13 @@ LOCAL_SIDS: set[str] = set()
 
 
 def heartbeat_once(app: Flask) -> None:
-    with app.app_context():
-        session = db.new_session()
-        try:
-            presence.refresh(session, sorted(LOCAL_SIDS))
-        finally:
-            session.close()
+    with app.app_context(), db.transaction() as session:
+        presence.refresh(session, sorted(LOCAL_SIDS))
 
 
 def sweep_once(app: Flask) -> list[int]:
-    with app.app_context():
-        session = db.new_session()
-        try:
-            return presence.sweep(session)
-        finally:
-            session.close()
+    with app.app_context(), db.transaction() as session:
+        return presence.sweep(session)
 
 
 def _heartbeat_forever(app: Flask) -> None:

@@ -16,29 +16,27 @@ def _is_sqlite(app: Flask) -> bool:
     return app.config["DATABASE_URL"].startswith("sqlite")
 
 
-def test_read_session_sees_commits_while_a_writer_holds_the_lock(app: Flask) -> None:
-    with app.test_request_context():
-        conversation_id, _ = start_conversation(db.session, "zh")
-        # The writer takes SQLite's write lock and keeps it (uncommitted).
-        db.session.execute(
+def test_a_read_neither_waits_for_nor_sees_a_writer_holding_the_lock(
+    app: Flask,
+) -> None:
+    def last_seq(conversation_id: int) -> int:
+        # Another event (its own app context), as a second socket would be.
+        with app.app_context(), db.read() as reader:
+            return reader.scalar(
+                select(Conversation.last_seq).where(Conversation.id == conversation_id)
+            )
+
+    with app.app_context(), db.transaction() as session:
+        conversation_id, _ = start_conversation(session, "zh")
+    with app.app_context(), db.transaction() as writer:
+        # The writer takes the write lock and keeps it (uncommitted).
+        writer.execute(
             update(Conversation)
             .where(Conversation.id == conversation_id)
             .values(last_seq=41)
         )
-        # On SQLite the reader neither waits for that lock nor sees the
-        # uncommitted work; elsewhere it is the writer's own session.
-        seq = db.read_session.scalar(
-            select(Conversation.last_seq).where(Conversation.id == conversation_id)
-        )
-        db.read_session.rollback()
-        assert seq == (0 if _is_sqlite(app) else 41)
-        if not _is_sqlite(app):
-            return
-        db.session.commit()
-        seq = db.read_session.scalar(
-            select(Conversation.last_seq).where(Conversation.id == conversation_id)
-        )
-        assert seq == 41
+        assert last_seq(conversation_id) == 0
+    assert last_seq(conversation_id) == 41
 
 
 def test_read_session_cannot_write_on_sqlite(app: Flask) -> None:

@@ -19,7 +19,14 @@ from hotline.models import (
     Role,
     Sender,
 )
-from hotline.services import conversations, escalations, risk
+from hotline.services import conversations as conversation_service
+from hotline.services import escalations as escalation_service
+from hotline.services import risk as risk_service
+from tests.units import Committing
+
+conversations = Committing(conversation_service)
+escalations = Committing(escalation_service)
+risk = Committing(risk_service)
 
 CRISIS = risk.TriageResult(
     level=RiskLevel.CRISIS,

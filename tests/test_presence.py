@@ -10,7 +10,10 @@ from sqlalchemy import select, text
 from hotline.extensions import db, socketio
 from hotline.models import ConsolePresence, Role, User, utcnow
 from hotline.presence_watch import LOCAL_SIDS, heartbeat_once, sweep_once
-from hotline.services import presence
+from hotline.services import presence as presence_service
+from tests.units import Committing
+
+presence = Committing(presence_service)
 from tests.conftest import PASSWORD
 
 CONSOLE = "/console"

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline.errors import Conflict, NotFound, NotHolder
+from hotline.events import HeldChanged, QueueChanged, StatusChanged, record
 from hotline.models import (
     Conversation,
     ConversationState,
@@ -61,13 +62,17 @@ def end_by_resident(session: Session, conversation_id: int) -> int | None:
     """
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
-        session.rollback()
         raise NotFound("No such conversation.")
     holder = conversation.counselor_id
     if conversation.state is not ConversationState.CLOSED:
         conversation.state = ConversationState.CLOSED
         conversation.closed_at = utcnow()
-    session.commit()
+    record(session, StatusChanged(conversation_id))
+    if holder is None:
+        record(session, QueueChanged())
+    else:
+        # Theirs until the wrap-up: the console shows it as ended.
+        record(session, HeldChanged(holder, conversation_id))
     return holder
 
 
@@ -77,10 +82,8 @@ def close_with_wrap_up(
     """Close a held conversation (if still active) and record the wrap-up once."""
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
-        session.rollback()
         raise NotFound("No such conversation.")
     if conversation.counselor_id != counselor_id:
-        session.rollback()
         raise NotHolder()
     session.execute(
         update(Conversation)
@@ -90,21 +93,25 @@ def close_with_wrap_up(
         )
         .values(state=ConversationState.CLOSED, closed_at=utcnow())
     )
-    session.add(
-        WrapUp(
-            conversation_id=conversation_id,
-            counselor_id=counselor_id,
-            outcome=wrap_up.outcome,
-            needs=list(wrap_up.needs),
-            follow_up=wrap_up.follow_up,
-            summary=wrap_up.summary,
-        )
-    )
     try:
-        session.commit()
+        with session.begin_nested():
+            session.add(
+                WrapUp(
+                    conversation_id=conversation_id,
+                    counselor_id=counselor_id,
+                    outcome=wrap_up.outcome,
+                    needs=list(wrap_up.needs),
+                    follow_up=wrap_up.follow_up,
+                    summary=wrap_up.summary,
+                )
+            )
     except IntegrityError as error:
-        session.rollback()
         raise Conflict("This conversation already has a wrap-up.") from error
+    record(
+        session,
+        StatusChanged(conversation_id),
+        HeldChanged(counselor_id, conversation_id, gone="wrapped"),
+    )
 
 
 def add_note(
@@ -115,7 +122,6 @@ def add_note(
         select(Conversation.counselor_id).where(Conversation.id == conversation_id)
     )
     if holder != author_id:
-        session.rollback()
         raise NotHolder()
     note = Note(
         conversation_id=conversation_id,
@@ -124,7 +130,6 @@ def add_note(
         created_at=utcnow(),
     )
     session.add(note)
-    session.commit()
     return _note_view(note)
 
 
@@ -134,7 +139,6 @@ def list_notes(session: Session, conversation_id: int) -> list[NoteView]:
         select(Note).where(Note.conversation_id == conversation_id).order_by(Note.id)
     ).all()
     views = [_note_view(note) for note in notes]
-    session.rollback()
     return views
 
 

@@ -20,6 +20,7 @@ from hotline.errors import (
     NotHolder,
     Unauthorized,
 )
+from hotline.events import HeldChanged, MessagePosted, QueueChanged, record
 from hotline.models import (
     Assessment,
     AuditEvent,
@@ -112,7 +113,8 @@ def start_conversation(
     conversation, token = new_conversation(lang, Channel.CHAT, waiting_since=utcnow())
     conversation.previous_id = previous_id
     session.add(conversation)
-    session.commit()
+    session.flush()
+    record(session, QueueChanged())
     return conversation.id, token
 
 
@@ -148,7 +150,6 @@ def conversation_for_token(
     if channel is not None:
         query = query.where(Conversation.channel == channel)
     conversation_id = session.scalar(query)
-    session.rollback()
     if conversation_id is None:
         raise Unauthorized("This conversation token is not known.")
     return conversation_id
@@ -174,10 +175,9 @@ def may_write_as_staff(staff_id: int) -> Any:
 
 def joined_staff(session: Session, conversation_id: int) -> set[int]:
     """Staff who joined the chat besides its holder: the responder in its
-    escalation and supervisors who joined openly. One query, no transaction
-    left open (it runs after the message's commit, for delivery)."""
+    escalation and supervisors who joined openly. One query (it runs after
+    the message's commit, for delivery)."""
     joined = set(session.scalars(_JOINED_STAFF, {"conversation_id": conversation_id}))
-    session.rollback()
     return joined - {None}
 
 
@@ -266,26 +266,26 @@ def post_message(
         existing = _message_by_client_id(session, conversation_id, client_id)
         if existing is not None:
             return _already_stored(session, existing)
-        session.rollback()
         raise _refusal(session, conversation_id, sender)
     seq, state, holder_id, level_before, needs, signals, staff_joined = row
     sent_at = utcnow()
     try:
-        message_id = session.execute(
-            _INSERT_MESSAGE,
-            {
-                "conversation_id": conversation_id,
-                "seq": seq,
-                "sender": sender,
-                "counselor_id": counselor_id,
-                "client_id": client_id,
-                "body": body,
-                "sent_at": sent_at,
-            },
-        ).scalar_one()
+        # A savepoint: a lost race must undo the seq bump, not the unit.
+        with session.begin_nested():
+            message_id = session.execute(
+                _INSERT_MESSAGE,
+                {
+                    "conversation_id": conversation_id,
+                    "seq": seq,
+                    "sender": sender,
+                    "counselor_id": counselor_id,
+                    "client_id": client_id,
+                    "body": body,
+                    "sent_at": sent_at,
+                },
+            ).scalar_one()
     except IntegrityError:
         # Another connection stored the same client_id first: report that one.
-        session.rollback()
         existing = _message_by_client_id(session, conversation_id, client_id)
         if existing is None:
             raise
@@ -303,7 +303,6 @@ def post_message(
             escalation_id = escalations.open_if_needed(
                 session, conversation_id, level=RiskLevel.CRISIS, source="triage"
             )
-    session.commit()
     view = MessageView(
         conversation_id=conversation_id,
         seq=seq,
@@ -314,7 +313,7 @@ def post_message(
         author_role=author_role,
         assessment=assessment.to_payload() if assessment else None,
     )
-    return PostedMessage(
+    posted = PostedMessage(
         view,
         created=True,
         state=state,
@@ -324,18 +323,25 @@ def post_message(
         escalation_id=escalation_id,
         staff_joined=staff_joined,
     )
+    record(session, MessagePosted(posted))
+    if holder_id is None and state is ConversationState.WAITING:
+        # A waiting chat's level and last line are what the queue shows.
+        record(session, QueueChanged())
+    elif holder_id is not None and posted.risk_raised:
+        record(session, HeldChanged(holder_id, conversation_id))
+    return posted
 
 
 def post_system_message(
     session: Session, conversation_id: int, code: str
 ) -> MessageView:
     """Store a system notice (``code`` is translated by the pages)."""
-    seq = session.execute(
+    seq, state, holder_id = session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id)
         .values(last_seq=Conversation.last_seq + 1)
-        .returning(Conversation.last_seq)
-    ).scalar_one()
+        .returning(Conversation.last_seq, Conversation.state, Conversation.counselor_id)
+    ).one()
     message = Message(
         conversation_id=conversation_id,
         seq=seq,
@@ -344,8 +350,7 @@ def post_system_message(
         sent_at=utcnow(),
     )
     session.add(message)
-    session.commit()
-    return MessageView(
+    view = MessageView(
         conversation_id=conversation_id,
         seq=seq,
         sender=str(Sender.SYSTEM),
@@ -353,6 +358,13 @@ def post_system_message(
         sent_at=message.sent_at,
         client_id=None,
     )
+    record(
+        session,
+        MessagePosted(
+            PostedMessage(view, created=True, state=state, holder_id=holder_id)
+        ),
+    )
+    return view
 
 
 def messages_after(
@@ -369,7 +381,6 @@ def messages_after(
         .limit(limit)
     ).all()
     views = [_view(message, role, assessment) for message, role, assessment in rows]
-    session.rollback()
     return views
 
 
@@ -420,15 +431,17 @@ def _already_stored(session: Session, message: MessageView) -> PostedMessage:
             Conversation.state, Conversation.counselor_id, Conversation.risk_level
         ).where(Conversation.id == message.conversation_id)
     ).one()
-    session.rollback()
-    return PostedMessage(
+    posted = PostedMessage(
         message, created=False, state=row[0], holder_id=row[1], risk_level=row[2]
     )
+    # Delivered again: the first delivery may have been lost with a dying
+    # worker, and clients drop seqs they already have.
+    record(session, MessagePosted(posted))
+    return posted
 
 
 def _refusal(session: Session, conversation_id: int, sender: Sender) -> Exception:
     conversation = session.get(Conversation, conversation_id)
-    session.rollback()
     if conversation is None:
         return NotFound("No such conversation.")
     if conversation.state is ConversationState.CLOSED:

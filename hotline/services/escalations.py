@@ -19,6 +19,16 @@ from hotline.errors import (
     InvalidInput,
     NotFound,
 )
+from hotline.events import (
+    EscalationAssigned,
+    EscalationDue,
+    EscalationOpened,
+    EscalationsChanged,
+    HeldChanged,
+    QueueChanged,
+    StatusChanged,
+    record,
+)
 from hotline.models import (
     Conversation,
     ConversationState,
@@ -115,6 +125,7 @@ def open_if_needed(
         # Keep the open escalation as urgent as the worst that was seen.
         if level.rank > already_open.level.rank:
             already_open.level = level
+            record(session, EscalationsChanged())
         return None
     now = utcnow()
     escalation = Escalation(
@@ -142,6 +153,7 @@ def open_if_needed(
         source=source,
         level=str(level),
     )
+    record(session, EscalationOpened(escalation.id))
     return escalation.id
 
 
@@ -155,7 +167,6 @@ def escalate_manually(
         select(Conversation.risk_level).where(Conversation.id == conversation_id)
     )
     if level is None:
-        session.rollback()
         raise NotFound("No such conversation.")
     escalation_id = open_if_needed(
         session,
@@ -166,9 +177,7 @@ def escalate_manually(
         reason=reason,
     )
     if escalation_id is None:
-        session.rollback()
         raise Conflict("This conversation already has an open escalation.")
-    session.commit()
     return escalation_id
 
 
@@ -202,7 +211,6 @@ def assign(
         select(User.role).where(User.id == assignee_id, User.is_active.is_(True))
     )
     if role not in RESPONDER_ROLES:
-        session.rollback()
         raise InvalidInput("Assign to an active social worker or supervisor.")
     _transition(
         session,
@@ -217,6 +225,7 @@ def assign(
         actor_id=actor_id,
         assignee_id=assignee_id,
     )
+    record(session, EscalationAssigned(escalation_id, assignee_id))
 
 
 def join(
@@ -231,13 +240,10 @@ def join(
     """
     escalation = session.get(Escalation, escalation_id)
     if escalation is None:
-        session.rollback()
         raise NotFound("No such escalation.")
     if escalation.assignee_id != actor_id:
-        session.rollback()
         raise Forbidden("Only the assigned responder can join.")
     if escalation.state not in IN_HAND_STATES:
-        session.rollback()
         raise Conflict(f"This escalation is {escalation.state}.")
     escalation.state = EscalationState.JOINED
     escalation.joined_at = escalation.joined_at or utcnow()
@@ -245,14 +251,21 @@ def join(
     conversation = session.get(Conversation, conversation_id)
     assert conversation is not None
     if conversation.state is ConversationState.CLOSED:
-        session.rollback()
         raise ConversationClosed()
+    previous_holder = conversation.counselor_id
     if conversation.state is ConversationState.WAITING:
         take_over = True
         conversation.state = ConversationState.ACTIVE
         conversation.claimed_at = utcnow()
+        # It leaves the queue and the resident is told.
+        record(session, StatusChanged(conversation_id), QueueChanged())
     if take_over:
         conversation.counselor_id = actor_id
+        if previous_holder not in (None, actor_id):
+            record(
+                session,
+                HeldChanged(previous_holder, conversation_id, gone="taken_over"),
+            )
     # Even when taking over: a later transfer leaves the responder joined.
     conversation.staff_joined = True
     audit.record(
@@ -262,7 +275,7 @@ def join(
         conversation_id=conversation_id,
         escalation_id=escalation_id,
     )
-    session.commit()
+    record(session, HeldChanged(actor_id, conversation_id), EscalationsChanged())
     return conversation_id
 
 
@@ -304,7 +317,7 @@ def _transition(
     actor_id: int,
     **details: Any,
 ) -> None:
-    """Move an escalation on, only from an ``allowed`` state, audited; commits.
+    """Move an escalation on, only from an ``allowed`` state, audited.
 
     The state condition is in the UPDATE itself, so of two people acting at
     once exactly one changes the row and the other gets Conflict.
@@ -315,7 +328,6 @@ def _transition(
         .values(**values)
     )
     if result.rowcount != 1:
-        session.rollback()
         raise _refusal(session, escalation_id, action.removeprefix("escalation_"))
     audit.record(
         session,
@@ -325,7 +337,7 @@ def _transition(
         escalation_id=escalation_id,
         **details,
     )
-    session.commit()
+    record(session, EscalationsChanged())
 
 
 def claim_realerts(session: Session, interval: timedelta) -> list[int]:
@@ -344,7 +356,9 @@ def claim_realerts(session: Session, interval: timedelta) -> list[int]:
         .values(last_alerted_at=now, alert_count=Escalation.alert_count + 1)
         .returning(Escalation.id)
     ).all()
-    session.commit()
+    record(session, *(EscalationDue(escalation_id) for escalation_id in due))
+    if due:
+        record(session, EscalationsChanged())
     return list(due)
 
 
@@ -357,10 +371,35 @@ def responders_on_duty(session: Session) -> tuple[list[int], list[int]]:
             User.role.in_(RESPONDER_ROLES),
         )
     ).all()
-    session.rollback()
     social_workers = [uid for uid, role in rows if role is Role.SOCIAL_WORKER]
     supervisors = [uid for uid, role in rows if role is Role.SUPERVISOR]
     return social_workers, supervisors
+
+
+@dataclass(frozen=True)
+class AlertAudience:
+    """Who a crisis alert goes to now, and which group they are."""
+
+    kind: str  # "social_workers", "supervisors" or "nobody"
+    user_ids: list[int]
+
+
+def alert_audience(session: Session) -> AlertAudience:
+    """On-duty social workers; else on-duty supervisors; else nobody (then
+    the resident must be shown the crisis numbers)."""
+    social_workers, supervisors = responders_on_duty(session)
+    if social_workers:
+        return AlertAudience("social_workers", social_workers)
+    if supervisors:
+        return AlertAudience("supervisors", supervisors)
+    return AlertAudience("nobody", [])
+
+
+def is_responder(session: Session, user_id: int) -> bool:
+    """Whether the person is a social worker or supervisor."""
+    return session.scalar(select(User.role).where(User.id == user_id)) in (
+        RESPONDER_ROLES
+    )
 
 
 def get(session: Session, escalation_id: int) -> EscalationView:
@@ -416,7 +455,6 @@ def joined_responder(session: Session, conversation_id: int) -> int | None:
             Escalation.state == EscalationState.JOINED,
         )
     )
-    session.rollback()
     return responder
 
 
@@ -452,7 +490,6 @@ def _views(session: Session, query: Select[Any]) -> list[EscalationView]:
         )
         for escalation, acknowledged_by, assignee in session.execute(query).all()
     ]
-    session.rollback()
     return views
 
 
@@ -468,7 +505,6 @@ def _refusal(session: Session, escalation_id: int, verb: str) -> Exception:
     state = session.scalar(
         select(Escalation.state).where(Escalation.id == escalation_id)
     )
-    session.rollback()
     if state is None:
         return NotFound("No such escalation.")
     return Conflict(f"This escalation cannot be {verb} now: it is {state}.")

@@ -77,7 +77,6 @@ def previous_for_chat(session: Session, previous_token: object) -> int | None:
             Conversation.state == ConversationState.CLOSED,
         )
     )
-    session.rollback()
     return previous_id
 
 
@@ -92,7 +91,6 @@ def earlier_contacts(
         )
     ).one_or_none()
     if row is None:
-        session.rollback()
         raise NotHolder()
     contacts: list[EarlierContact] = []
     seen = {conversation_id}
@@ -111,9 +109,6 @@ def earlier_contacts(
             conversation_id=conversation_id,
             earlier=[c.conversation_id for c in contacts],
         )
-        session.commit()
-    else:
-        session.rollback()
     return contacts
 
 

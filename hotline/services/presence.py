@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
+from hotline.events import DutyChanged, record
 from hotline.models import ConsolePresence, User, utcnow
 from hotline.services import audit
 
@@ -29,7 +30,6 @@ def connected(session: Session, sid: str, user_id: int, worker: str) -> None:
     session.merge(
         ConsolePresence(sid=sid, user_id=user_id, worker=worker, seen_at=utcnow())
     )
-    session.commit()
 
 
 def disconnected(session: Session, sid: str, user_id: int) -> bool:
@@ -37,7 +37,6 @@ def disconnected(session: Session, sid: str, user_id: int) -> bool:
     (it was their last console, on any worker)."""
     session.execute(delete(ConsolePresence).where(ConsolePresence.sid == sid))
     off = _off_duty_without_console(session, [user_id])
-    session.commit()
     return bool(off)
 
 
@@ -50,7 +49,6 @@ def refresh(session: Session, sids: list[str]) -> None:
         .where(ConsolePresence.sid.in_(sids))
         .values(seen_at=utcnow())
     )
-    session.commit()
 
 
 def sweep(session: Session, now: datetime | None = None) -> list[int]:
@@ -62,7 +60,6 @@ def sweep(session: Session, now: datetime | None = None) -> list[int]:
     )
     on_duty = list(session.scalars(select(User.id).where(User.is_on_duty.is_(True))))
     off = _off_duty_without_console(session, on_duty)
-    session.commit()
     return off
 
 
@@ -86,4 +83,5 @@ def _off_duty_without_console(session: Session, user_ids: list[int]) -> list[int
             on_duty=False,
             reason="no console open",
         )
+        record(session, DutyChanged(user_id, False, reason="no_console"))
     return off

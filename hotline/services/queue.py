@@ -12,11 +12,14 @@ from sqlalchemy.orm import Session
 
 from hotline.errors import (
     AlreadyClaimed,
+    CallbackWindowNotOpen,
     Conflict,
     ConversationClosed,
+    Forbidden,
     NotFound,
     NotHolder,
 )
+from hotline.events import HeldChanged, QueueChanged, StatusChanged, record
 from hotline.models import (
     AuditEvent,
     Callback,
@@ -24,6 +27,7 @@ from hotline.models import (
     ConversationState,
     Message,
     RiskLevel,
+    Role,
     Sender,
     User,
     WrapUp,
@@ -131,7 +135,6 @@ def service_pace(session: Session, now: datetime | None = None) -> float | None:
         .select_from(AuditEvent)
         .where(AuditEvent.action == "claim", AuditEvent.at > now - PACE_WINDOW)
     )
-    session.rollback()
     if (claims or 0) < PACE_MIN_CLAIMS:
         return None
     return claims / (PACE_WINDOW.total_seconds() / 60)
@@ -217,7 +220,6 @@ def waiting_queue(session: Session) -> list[QueueItem]:
         .where(Conversation.state == ConversationState.WAITING)
         .order_by(*_queue_order())
     ).all()
-    session.rollback()
     now = utcnow()
     return [
         QueueItem(
@@ -252,7 +254,6 @@ def conversation_status(session: Session, conversation_id: int) -> ConversationS
     """The resident-facing state and, while waiting, the queue position."""
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
-        session.rollback()
         raise NotFound("No such conversation.")
     position = None
     if conversation.state is ConversationState.WAITING:
@@ -272,7 +273,6 @@ def conversation_status(session: Session, conversation_id: int) -> ConversationS
         )
         position = int(ahead or 0) + 1
     status = ConversationStatus(conversation.id, conversation.state, position)
-    session.rollback()
     if position is not None:
         estimate = estimate_minutes(position, service_pace(session))
         status = ConversationStatus(
@@ -316,7 +316,6 @@ def check_load(
     """
     paused_until = session.scalar(select(User.paused_until).where(User.id == user_id))
     if paused_until is not None and paused_until > utcnow():
-        session.rollback()
         raise OnBreak(until=paused_until.isoformat())
     high = RiskLevel.HIGH.rank
     held, held_high = session.execute(
@@ -334,7 +333,6 @@ def check_load(
     rank = session.scalar(
         select(Conversation.risk_rank).where(Conversation.id == conversation_id)
     )
-    session.rollback()
     if held >= limits.max_conversations:
         raise LoadLimitReached(
             f"You already hold {held} conversations; close or hand one over first.",
@@ -353,38 +351,88 @@ def claim_conversation(
     conversation_id: int,
     counselor_id: int,
     limits: LoadLimits | None = None,
+    *,
+    before_window: bool = False,
+    now: datetime | None = None,
 ) -> HeldConversation:
     """Take a waiting conversation; exactly one of several racing claimers wins.
 
     With ``limits``, refused (before anything changes) when the counsellor
-    already holds their share.
+    already holds their share. A callback is refused before the window the
+    resident chose opens, unless a supervisor asks (``before_window``);
+    that call is audited.
     """
+    now = now or utcnow()
+    if before_window and _role(session, counselor_id) is not Role.SUPERVISOR:
+        raise Forbidden("Only a supervisor may call before the resident's window.")
     if limits is not None:
         check_load(session, counselor_id, conversation_id, limits)
-    now = utcnow()
+    claim = update(Conversation).where(
+        Conversation.id == conversation_id,
+        Conversation.state == ConversationState.WAITING,
+    )
+    if not before_window:
+        # In the same statement, so a retry that moved the window meanwhile
+        # cannot slip through.
+        claim = claim.where(~_window_opens_after(now))
     result = session.execute(
-        update(Conversation)
-        .where(
-            Conversation.id == conversation_id,
-            Conversation.state == ConversationState.WAITING,
-        )
-        .values(
+        claim.values(
             state=ConversationState.ACTIVE, counselor_id=counselor_id, claimed_at=now
         )
     )
     if result.rowcount != 1:
         conversation = session.get(Conversation, conversation_id)
-        session.rollback()
         if conversation is None:
             raise NotFound("No such conversation.")
         if conversation.state is ConversationState.CLOSED:
             raise ConversationClosed()
+        opens_at = _window_start(session, conversation_id)
+        if (
+            conversation.state is ConversationState.WAITING
+            and opens_at is not None
+            and opens_at > now
+        ):
+            raise CallbackWindowNotOpen(opens_at=opens_at.isoformat())
         raise AlreadyClaimed()
+    if before_window:
+        opens_at = _window_start(session, conversation_id)
+        if opens_at is not None and opens_at > now:
+            audit.record(
+                session,
+                "callback_window_overridden",
+                actor_id=counselor_id,
+                conversation_id=conversation_id,
+                window_start=opens_at.isoformat(),
+            )
     audit.record(
         session, "claim", actor_id=counselor_id, conversation_id=conversation_id
     )
-    session.commit()
+    record(
+        session,
+        HeldChanged(counselor_id, conversation_id),
+        StatusChanged(conversation_id),
+        QueueChanged(),
+    )
     return held_conversation(session, conversation_id)
+
+
+def _window_opens_after(now: datetime) -> Any:
+    """The conversation is a callback whose window opens after ``now``."""
+    return (
+        select(Callback.id)
+        .where(Callback.conversation_id == Conversation.id, Callback.window_start > now)
+        .exists()
+    )
+
+
+def _window_start(session: Session, conversation_id: int) -> datetime | None:
+    return session.scalar(
+        select(Callback.window_start).where(Callback.conversation_id == conversation_id)
+    )
+
+
+def _role(session: Session, user_id: int) -> Role | None:
+    return session.scalar(select(User.role).where(User.id == user_id))
 
 
 def release_conversation(
@@ -395,13 +443,13 @@ def release_conversation(
     audit.record(
         session, "release", actor_id=counselor_id, conversation_id=conversation_id
     )
-    session.commit()
+    record(session, HeldChanged(counselor_id, conversation_id, gone="released"))
 
 
 def return_to_queue(session: Session, conversation_id: int, counselor_id: int) -> None:
     """Put a conversation the counsellor holds back in the queue, in the
     caller's transaction. ``waiting_since`` is kept, so the resident does not
-    lose their turn. NotHolder or NotFound (rolled back) otherwise."""
+    lose their turn. NotHolder or NotFound otherwise."""
     result = session.execute(
         update(Conversation)
         .where(
@@ -412,8 +460,8 @@ def return_to_queue(session: Session, conversation_id: int, counselor_id: int) -
         .values(state=ConversationState.WAITING, counselor_id=None, claimed_at=None)
     )
     if result.rowcount != 1:
-        session.rollback()
         raise not_held_error(session, conversation_id)
+    record(session, StatusChanged(conversation_id), QueueChanged())
 
 
 def held_conversations(session: Session, counselor_id: int) -> list[HeldConversation]:
@@ -436,7 +484,6 @@ def held_conversations(session: Session, counselor_id: int) -> list[HeldConversa
         .order_by(Conversation.claimed_at)
     ).all()
     held = [_held_view(conversation) for conversation in conversations]
-    session.rollback()
     return held
 
 
@@ -447,7 +494,6 @@ def require_holder(session: Session, conversation_id: int, counselor_id: int) ->
             Conversation.id == conversation_id, may_write_as_staff(counselor_id)
         )
     )
-    session.rollback()
     if allowed is None:
         raise not_held_error(session, conversation_id)
 
@@ -457,7 +503,6 @@ def held_conversation(session: Session, conversation_id: int) -> HeldConversatio
     conversation = session.get(Conversation, conversation_id)
     assert conversation is not None
     view = _held_view(conversation)
-    session.rollback()
     return view
 
 
@@ -476,11 +521,10 @@ def _held_view(conversation: Conversation) -> HeldConversation:
 
 
 def not_held_error(session: Session, conversation_id: int) -> Exception:
-    """NotHolder if the conversation exists, else NotFound (ends the transaction)."""
+    """NotHolder if the conversation exists, else NotFound."""
     exists = session.scalar(
         select(Conversation.id).where(Conversation.id == conversation_id)
     )
-    session.rollback()
     return NotHolder() if exists is not None else NotFound("No such conversation.")
 
 
@@ -489,21 +533,18 @@ def holder_of(session: Session, conversation_id: int) -> int | None:
     holder = session.scalar(
         select(Conversation.counselor_id).where(Conversation.id == conversation_id)
     )
-    session.rollback()
     return holder
 
 
 def update_as_holder(
     session: Session, conversation_id: int, staff_id: int, **values: Any
 ) -> None:
-    """Set fields of a conversation the staff member holds or joined, and
-    commit; NotHolder or NotFound otherwise."""
+    """Set fields of a conversation the staff member holds or joined;
+    NotHolder or NotFound otherwise."""
     result = session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id, may_write_as_staff(staff_id))
         .values(**values)
     )
     if result.rowcount != 1:
-        session.rollback()
         raise not_held_error(session, conversation_id)
-    session.commit()

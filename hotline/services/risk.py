@@ -11,6 +11,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from hotline.errors import InvalidInput, NotFound
+from hotline.events import QueueChanged, record
 from hotline.models import (
     Assessment,
     Conversation,
@@ -168,7 +169,7 @@ def correct_level_and_escalate(
 ) -> int | None:
     """Record a correction; a correction to crisis opens an escalation.
 
-    Returns the id of a newly opened escalation, if any. Commits once.
+    Returns the id of a newly opened escalation, if any.
     """
     correct_level(
         session, conversation_id, actor_id=actor_id, to_level=to_level, reason=reason
@@ -183,7 +184,6 @@ def correct_level_and_escalate(
             actor_id=actor_id,
             reason=reason,
         )
-    session.commit()
     return escalation_id
 
 
@@ -200,7 +200,6 @@ def correct_level(
         raise InvalidInput("Say why the level is wrong.", field="reason")
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
-        session.rollback()
         raise NotFound("No such conversation.")
     latest_assessed = session.scalar(
         select(Message.id)
@@ -236,6 +235,7 @@ def correct_level(
         # the audit trail is kept for good and holds no free text.
         correction_id=correction.id,
     )
+    record(session, QueueChanged())
     return correction
 
 
