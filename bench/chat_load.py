@@ -488,6 +488,8 @@ def seed_hotline(
                 Seat(*start_conversation(session, "zh" if i % 3 else "en"))
                 for i in range(residents)
             ]
+            # Services never commit (hotline.database): the set-up does.
+            session.commit()
     finally:
         engine.dispose()
     return seats, usernames

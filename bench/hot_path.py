@@ -50,6 +50,7 @@ def measure(messages: int, body: str) -> list[float]:
     with app.app_context():
         session = db.new_session()
         create_user(session, "bench", COUNSELOR_PASSWORD, Role.COUNSELOR)
+        session.commit()
         session.close()
     http = app.test_client()
     http.post(

@@ -18,17 +18,25 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from hotline.errors import HotlineError, Unauthorized
+from hotline.errors import HotlineError, RateLimited, Unauthorized
 from hotline.extensions import csrf, db, limiter, login_manager
 from hotline.http import json_body
 from hotline.realtime import connection_state
-from hotline.services.accounts import StaffMember, authenticate, load_staff
+from hotline.services.accounts import (
+    StaffMember,
+    authenticate,
+    load_staff,
+    sign_out_everywhere,
+    username_hash,
+)
+from hotline.throttle import parse_limit, throttle
 from hotline.validation import require_object, text_field
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -38,6 +46,13 @@ LOGIN_LIMIT = "10 per minute"
 # activity, and after PERMANENT_SESSION_LIFETIME in any case.
 SIGNED_IN_AT = "signed_in_at"
 SEEN_AT = "seen_at"
+# The account's session version when this session signed in: raising the
+# version in the database (sign-out, password change, deactivation) ends it.
+SESSION_VERSION = "session_version"
+# Failed sign-ins per account, wherever they come from (the per-address
+# limit alone lets many addresses guess one account's password).
+ACCOUNT_FAILURE_LIMIT = "5 per 15 minutes"
+WRONG_CREDENTIALS = "Wrong username or password."
 # What Flask-Login keeps in the session for a signed-in user.
 _SIGN_IN_KEYS = ("_user_id", "_fresh", "_id")
 
@@ -77,10 +92,23 @@ def load_user(user_id: str) -> SignedInStaff | None:
         return None
     # Runs on every request and console event: a read, so it must not take
     # SQLite's write lock (hotline.database).
-    member = load_staff(db.read_session, int(user_id))
-    if member is None or not _session_is_current(on_duty=member.is_on_duty):
+    with db.read() as reader:
+        member = load_staff(reader, int(user_id))
+    if (
+        member is None
+        or session.get(SESSION_VERSION) != member.session_version
+        or not _session_is_current(on_duty=member.is_on_duty)
+    ):
+        _forget_sign_in()
         return None
     return SignedInStaff(member)
+
+
+def _forget_sign_in() -> None:
+    # A socket's session is a frozen copy that handlers must not write.
+    if not hasattr(request, "sid"):
+        for key in (*_SIGN_IN_KEYS, SIGNED_IN_AT, SEEN_AT, SESSION_VERSION):
+            session.pop(key, None)
 
 
 def _activity() -> MutableMapping[str, Any]:
@@ -112,9 +140,6 @@ def _session_is_current(*, on_duty: bool) -> bool:
         or (moment - seen_at > idle and not on_duty)
         or moment - signed_in_at > lifetime
     ):
-        if not hasattr(request, "sid"):
-            for key in (*_SIGN_IN_KEYS, SIGNED_IN_AT, SEEN_AT):
-                session.pop(key, None)
         return False
     activity[SEEN_AT] = moment
     return True
@@ -125,7 +150,45 @@ def _sign_in(member: StaffMember) -> None:
     # every request (SESSION_REFRESH_EACH_REQUEST).
     session.permanent = True
     session[SIGNED_IN_AT] = session[SEEN_AT] = now()
+    session[SESSION_VERSION] = member.session_version
     login_user(SignedInStaff(member))
+
+
+def _check_credentials(username: str, password: str) -> StaffMember:
+    """The member, or Unauthorized / RateLimited; failures are audited and
+    counted per account in the shared limit store."""
+    limit = parse_limit(ACCOUNT_FAILURE_LIMIT)
+    key = ("login-failures", username_hash(username.lower()))
+    verdict = throttle().test(limit, *key)
+    if not verdict.allowed:
+        minutes = max(1, -(-verdict.retry_after // 60))
+        raise RateLimited(
+            _(
+                "Too many failed sign-ins for this account. Try again in "
+                "%(minutes)s minutes, or ask an administrator to reset "
+                "your password.",
+                minutes=minutes,
+            ),
+            retry_after=verdict.retry_after,
+        )
+    with db.transaction() as unit:
+        member = authenticate(unit, username, password)
+    if member is None:
+        throttle().hit(limit, *key)
+        raise Unauthorized(WRONG_CREDENTIALS)
+    throttle().clear(limit, *key)
+    return member
+
+
+def _sign_out() -> None:
+    """End this sign-in and every other one of the account (a cookie copied
+    before sign-out must not keep working)."""
+    if current_user.is_authenticated:
+        user_id = int(current_user.id)
+        with db.transaction() as unit:
+            sign_out_everywhere(unit, user_id, user_id)
+    logout_user()
+    _forget_sign_in()
 
 
 @login_manager.unauthorized_handler
@@ -144,9 +207,11 @@ def login_page() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            member = authenticate(db.session, form.username.data, form.password.data)
-        except HotlineError:
+            member = _check_credentials(form.username.data, form.password.data)
+        except Unauthorized:
             flash(_l("Wrong username or password."), "error")
+        except HotlineError as error:
+            flash(error.message, "error")
         else:
             _sign_in(member)
             return redirect(_safe_next(request.args.get("next")))
@@ -156,7 +221,7 @@ def login_page() -> Any:
 @bp.post("/console/logout")
 def logout_page() -> Response:
     """Sign out (CSRF-protected form post)."""
-    logout_user()
+    _sign_out()
     return redirect(url_for("auth.login_page"))
 
 
@@ -169,7 +234,7 @@ def login_api() -> Any:
     payload = require_object(json_body())
     username = text_field(payload, "username", max_chars=64)
     password = text_field(payload, "password", max_chars=256)
-    member = authenticate(db.session, username, password)
+    member = _check_credentials(username, password)
     _sign_in(member)
     return jsonify({"user": {"username": member.username, "role": str(member.role)}})
 
@@ -179,7 +244,7 @@ def login_api() -> Any:
 def logout_api() -> Any:
     """JSON sign-out."""
     json_body()
-    logout_user()
+    _sign_out()
     return jsonify({"ok": True})
 
 

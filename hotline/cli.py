@@ -44,6 +44,15 @@ def _session(app: Flask) -> Iterator[Session]:
             session.close()
 
 
+@contextmanager
+def _transaction(app: Flask) -> Iterator[Session]:
+    """One unit of work inside the app's context (hotline.database)."""
+    from hotline.extensions import db
+
+    with app.app_context(), db.transaction() as session:
+        yield session
+
+
 def _app(**overrides: Any) -> Flask:
     from hotline import create_app
 
@@ -60,12 +69,12 @@ def main() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
     """Serve the web app and Socket.IO on HOST:PORT."""
-    from hotline import escalation_watch, presence_watch, retention_job
+    from hotline import escalation_watch, presence_watch, retention_job, safety_watch
     from hotline.extensions import socketio
     from hotline.services.accounts import create_first_admin
 
     app = _app(SOCKETIO_ASYNC_MODE=SERVE_ASYNC_MODE)
-    with _session(app) as session:
+    with _transaction(app) as session:
         password = create_first_admin(session)
     if password is not None:
         click.echo(
@@ -90,6 +99,7 @@ def serve(host: str, port: int) -> None:
     escalation_watch.start(app)
     retention_job.start(app)
     presence_watch.start(app)
+    safety_watch.start(app)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True)
 
 
@@ -101,13 +111,14 @@ def database_group() -> None:
 @database_group.command()
 def upgrade() -> None:
     """Migrate the database to the newest schema; add missing default quick replies."""
+    from hotline.extensions import db
     from hotline.migrate import upgrade as run_upgrade
     from hotline.services.canned import install_default_library
 
     app = _app()
     run_upgrade(app.config["DATABASE_URL"])
     click.echo("database is at the newest schema")
-    with _session(app) as session:
+    with app.app_context(), db.transaction() as session:
         added = install_default_library(session)
     if added:
         click.echo(f"added {added} quick replies to the shared library")
@@ -131,11 +142,11 @@ def create_user_command(username: str, role: str, display_name: str) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\n")
-    with _session(_app()) as session:
-        try:
+    try:
+        with _transaction(_app()) as session:
             create_user(session, username, password, Role(role), display_name)
-        except HotlineError as error:
-            raise click.ClickException(error.message) from error
+    except HotlineError as error:
+        raise click.ClickException(error.message) from error
     click.echo(f"created {role} '{username}'")
 
 

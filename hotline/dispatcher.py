@@ -345,6 +345,28 @@ def _sessions_revoked(session: Session, event: ev.SessionsRevoked) -> None:
         socketio.server.disconnect(sid, namespace=CONSOLE_NAMESPACE)
 
 
+def _unanswered_alert(_session: Session, event: ev.UnansweredAlert) -> None:
+    payload = {
+        "kind": "unanswered",
+        "conversation_id": event.conversation_id,
+        "stage": event.stage,
+        "risk_level": event.risk_level,
+        "since": event.since.isoformat() if event.since else None,
+    }
+    if event.holder_id is not None:
+        _to_console("safety_alert", payload, counselor_room(event.holder_id))
+    if event.stage >= 2 or event.holder_id is None:
+        _to_console("safety_alert", payload, SUPERVISORS_ROOM)
+
+
+def _no_responder_on_duty(session: Session, _event: ev.NoResponderOnDuty) -> None:
+    _to_console("safety_alert", {"kind": "no_responder_on_duty"}, SUPERVISORS_ROOM)
+    # Residents whose escalation nobody can now be alerted to are shown
+    # where to get help at once.
+    for waiting in escalations.list_escalations(session, "open"):
+        show_crisis_contacts(waiting.conversation_id)
+
+
 _HANDLERS: dict[type, Callable[[Session, Any], None]] = {
     ev.MessagePosted: _message_posted,
     ev.QueueChanged: _queue_changed,
@@ -363,4 +385,7 @@ _HANDLERS: dict[type, Callable[[Session, Any], None]] = {
     ev.WhisperSent: _whisper_sent,
     ev.BreakChanged: _break_changed,
     ev.DebriefChanged: _debrief_changed,
+    ev.SessionsRevoked: _sessions_revoked,
+    ev.UnansweredAlert: _unanswered_alert,
+    ev.NoResponderOnDuty: _no_responder_on_duty,
 }

@@ -165,3 +165,22 @@ class SessionsRevoked:
     """Every signed-in session of a staff account ended: hang up its consoles."""
 
     user_id: int
+
+
+@dataclass(frozen=True)
+class UnansweredAlert:
+    """A resident has waited too long for an answer in an active chat.
+
+    Stage 1 alerts the holder; stage 2 (twice the limit) the supervisors.
+    """
+
+    conversation_id: int
+    holder_id: int | None
+    stage: int
+    risk_level: str
+    since: datetime | None
+
+
+@dataclass(frozen=True)
+class NoResponderOnDuty:
+    """The last on-duty responder's duty ended: crisis alerts reach nobody."""

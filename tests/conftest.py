@@ -89,12 +89,8 @@ def scalar(app: Flask) -> Callable[[Any], Any]:
 @pytest.fixture
 def make_user(app: Flask) -> Callable[..., int]:
     def make(username: str = "ana", role: Role = Role.COUNSELOR) -> int:
-        with app.app_context():
-            session = db.new_session()
-            try:
-                return create_user(session, username, PASSWORD, role)
-            finally:
-                session.close()
+        with app.app_context(), db.transaction() as session:
+            return create_user(session, username, PASSWORD, role)
 
     return make
 

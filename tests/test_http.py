@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
@@ -126,10 +128,31 @@ def test_chat_starts_and_logins_are_rate_limited(app_config, make_user):
     assert client.post("/api/chat", json={}).json["error"]["code"] == (
         "too_many_requests"
     )
-    make_user("ana")
-    logins = [auth.login("ana", "wrong password").status_code for _ in range(11)]
+    # Per address: ten tries a minute, whichever accounts they name.
+    logins = [auth.login(f"guess-{n}", "wrong password").status_code for n in range(11)]
     assert logins[:10] == [401] * 10
     assert logins[10] == 429
+
+
+def test_failed_logins_are_limited_per_account_from_any_address(app, client, make_user):
+    make_user("ana")
+
+    def login(password: str, address: str) -> Any:
+        return client.post(
+            "/api/auth/login?lang=en",
+            json={"username": "ana", "password": password},
+            environ_base={"REMOTE_ADDR": address},
+        )
+
+    statuses = [login("wrong password", f"10.0.0.{n}").status_code for n in range(6)]
+    assert statuses == [401] * 5 + [429]
+    # Even the right password waits: the account is being guessed at.
+    refused = login(PASSWORD, "10.0.9.9")
+    assert refused.status_code == 429
+    assert (
+        "Too many failed sign-ins for this account" in refused.json["error"]["message"]
+    )
+    assert refused.json["error"]["details"]["retry_after"] > 0
 
 
 def test_pages_carry_security_headers(client):

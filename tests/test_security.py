@@ -359,12 +359,8 @@ def env_app(
 def _login_cookie(app: Flask) -> str:
     from hotline.services.accounts import create_user
 
-    with app.app_context():
-        session = db.new_session()
-        try:
-            create_user(session, "ana", PASSWORD, Role.COUNSELOR)
-        finally:
-            session.close()
+    with app.app_context(), db.transaction() as session:
+        create_user(session, "ana", PASSWORD, Role.COUNSELOR)
     response = app.test_client().post(
         "/api/auth/login", json={"username": "ana", "password": PASSWORD}
     )

@@ -1,7 +1,15 @@
-"""Staff accounts: creation and password checks (Argon2 via argon2-cffi)."""
+"""Staff accounts: creation, password checks (Argon2 via argon2-cffi), and
+ending sign-ins.
+
+Every signed-in session carries the account's ``session_version`` from the
+moment it signed in; raising the version (sign-out, a password change or
+reset, deactivation, "sign out everywhere") ends every such session at its
+next request or socket event, and the dispatcher hangs up its consoles.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -12,7 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hotline.errors import Conflict, InvalidInput, Unauthorized
+from hotline.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from hotline.events import DutyChanged, SessionsRevoked, record
 from hotline.models import Role, User
 from hotline.services import audit
 
@@ -34,6 +43,8 @@ class StaffMember:
     role: Role
     is_active: bool
     is_on_duty: bool
+    session_version: int = 0
+    display_name: str = ""
 
 
 def create_user(
@@ -53,25 +64,29 @@ def create_user(
         )
     if not _USERNAME.match(username):
         raise InvalidInput("Usernames are 2-64 letters, digits, '.', '_' or '-'.")
-    if len(password) < MIN_PASSWORD_CHARS:
-        raise InvalidInput(f"Passwords need at least {MIN_PASSWORD_CHARS} characters.")
+    _check_new_password(password)
     user = User(
         username=username,
         password_hash=_hasher.hash(password),
         role=role,
         display_name=display_name,
     )
-    session.add(user)
     try:
-        session.commit()
+        # A savepoint: a taken name fails alone, not the caller's unit.
+        with session.begin_nested():
+            session.add(user)
     except IntegrityError as error:
-        session.rollback()
         raise Conflict(f"The username '{username}' is taken.") from error
     return user.id
 
 
-def authenticate(session: Session, username: str, password: str) -> StaffMember:
-    """The active account with these credentials, or Unauthorized (audited)."""
+def authenticate(session: Session, username: str, password: str) -> StaffMember | None:
+    """The active account with these credentials, or None; both audited.
+
+    Returns rather than raises, so that the caller's unit commits the
+    failure's audit record. The typed name is kept only as a hash: it is
+    often a password typed into the wrong field.
+    """
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         _verify(_DUMMY_HASH, password)
@@ -80,54 +95,131 @@ def authenticate(session: Session, username: str, password: str) -> StaffMember:
             session,
             "login_failed",
             actor_id=user.id if user is not None else None,
-            username=username[:64],
+            username_hash=username_hash(username),
         )
-        session.commit()
-        raise Unauthorized("Wrong username or password.")
+        return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    member = staff_member(user)
     audit.record(session, "login", actor_id=user.id)
-    session.commit()
-    return member
+    return staff_member(user)
+
+
+def username_hash(username: str) -> str:
+    """What the audit keeps of a typed username: enough to see repeats."""
+    return hashlib.sha256(f"username:{username}".encode()).hexdigest()[:16]
+
+
+def sign_out_everywhere(session: Session, user_id: int, actor_id: int) -> None:
+    """End every signed-in session of the account, on every device."""
+    user = _user(session, user_id)
+    _revoke(session, user)
+    action = "logout" if actor_id == user_id else "sessions_revoked"
+    audit.record(session, action, actor_id=actor_id, user_id=user_id)
+
+
+def set_active(session: Session, user_id: int, actor_id: int, active: bool) -> None:
+    """Deactivate (signed out everywhere, off duty) or reactivate an account."""
+    user = _user(session, user_id)
+    if not active and user_id == actor_id:
+        raise InvalidInput("You cannot deactivate your own account.")
+    user.is_active = active
+    if not active:
+        if user.is_on_duty:
+            user.is_on_duty = False
+            record(session, DutyChanged(user_id, False, "deactivated"))
+        _revoke(session, user)
+    audit.record(
+        session,
+        "account_activated" if active else "account_deactivated",
+        actor_id=actor_id,
+        user_id=user_id,
+    )
+
+
+def reset_password(
+    session: Session, user_id: int, new_password: str, actor_id: int
+) -> None:
+    """An administrator sets a new password; the account is signed out."""
+    _check_new_password(new_password)
+    user = _user(session, user_id)
+    user.password_hash = _hasher.hash(new_password)
+    _revoke(session, user)
+    audit.record(session, "password_reset", actor_id=actor_id, user_id=user_id)
+
+
+def change_own_password(
+    session: Session, user_id: int, current_password: str, new_password: str
+) -> StaffMember:
+    """A staff member changes their password: every other session ends.
+
+    Returns the member with the new session version, for the caller to keep
+    its own session signed in.
+    """
+    user = _user(session, user_id)
+    if not _verify(user.password_hash, current_password):
+        raise Unauthorized("Your current password is not right.")
+    _check_new_password(new_password)
+    user.password_hash = _hasher.hash(new_password)
+    _revoke(session, user)
+    audit.record(session, "password_changed", actor_id=user_id)
+    return staff_member(user)
+
+
+def _revoke(session: Session, user: User) -> None:
+    user.session_version = (user.session_version or 0) + 1
+    record(session, SessionsRevoked(user.id))
+
+
+def _user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such account.")
+    return user
+
+
+def _check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InvalidInput(
+            f"Passwords need at least {MIN_PASSWORD_CHARS} characters.",
+            field="password",
+        )
 
 
 def set_on_duty(session: Session, user_id: int, on_duty: bool) -> StaffMember:
     """Start or end a shift."""
     user = session.get(User, user_id)
     if user is None or not user.is_active:
-        session.rollback()
         raise Unauthorized()
     user.is_on_duty = on_duty
     audit.record(session, "duty_changed", actor_id=user_id, on_duty=on_duty)
-    member = staff_member(user)
-    session.commit()
-    return member
+    record(session, DutyChanged(user_id, on_duty))
+    return staff_member(user)
 
 
 def list_staff(session: Session) -> list[StaffMember]:
     """Every account, by name."""
-    members = [
+    return [
         staff_member(user)
         for user in session.scalars(select(User).order_by(User.username)).all()
     ]
-    session.rollback()
-    return members
+
+
+def find_staff(session: Session, user_id: int) -> StaffMember | None:
+    """The account with this id, active or not."""
+    user = session.get(User, user_id)
+    return staff_member(user) if user is not None else None
 
 
 def load_staff(session: Session, user_id: int) -> StaffMember | None:
     """The active staff member with this id, if any."""
     user = session.get(User, user_id)
-    member = staff_member(user) if user is not None and user.is_active else None
-    session.rollback()
-    return member
+    return staff_member(user) if user is not None and user.is_active else None
 
 
 def create_first_admin(session: Session) -> str | None:
     """On an empty database, create ``admin`` with a random password and return
     the password (to be shown once); otherwise return None."""
     count = session.scalar(select(func.count()).select_from(User))
-    session.rollback()
     if count:
         return None
     password = secrets.token_urlsafe(12)
@@ -143,6 +235,8 @@ def staff_member(user: User) -> StaffMember:
         role=user.role,
         is_active=user.is_active,
         is_on_duty=user.is_on_duty,
+        session_version=user.session_version or 0,
+        display_name=user.display_name or "",
     )
 
 

@@ -32,6 +32,7 @@ ACTIONS = (
     "export",
     "phone_viewed",
     "call_logged",
+    "callback_window_overridden",
     "numbers_erased",
     "transcripts_purged",
     "debrief_requested",
@@ -51,6 +52,11 @@ ACTIONS = (
     "canned_updated",
     "canned_retired",
     "canned_reactivated",
+    "sessions_revoked",
+    "account_deactivated",
+    "account_activated",
+    "password_reset",
+    "password_changed",
 )
 
 
