@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.errors import Conflict, ConversationClosed, NotAChat, NotFound
+from hotline.events import HeldChanged, WhisperSent, record
 from hotline.models import (
     AuditEvent,
     Channel,
@@ -112,9 +113,7 @@ def live_conversations(session: Session) -> list[LiveConversation]:
             Conversation.risk_rank.desc(), Conversation.claimed_at, Conversation.id
         )
     ).all()
-    live = [_live_view(conversation, holder) for conversation, holder in rows]
-    session.rollback()
-    return live
+    return [_live_view(conversation, holder) for conversation, holder in rows]
 
 
 def watch(
@@ -131,11 +130,9 @@ def watch(
         .where(Conversation.id == conversation_id)
     ).one_or_none()
     if row is None:
-        session.rollback()
         raise NotFound("No such conversation.")
     conversation, holder = row
     if conversation.state is ConversationState.CLOSED:
-        session.rollback()
         raise ConversationClosed()
     view = _live_view(conversation, holder)
     audit.record(
@@ -144,7 +141,6 @@ def watch(
         actor_id=supervisor_id,
         conversation_id=conversation_id,
     )
-    session.commit()
     messages = messages_after(session, conversation_id, after_seq, limit)
     return Watch(view, messages, has_more=len(messages) == limit)
 
@@ -157,10 +153,8 @@ def whisper(
     conversation = _active(session, conversation_id)
     holder_id = conversation.counselor_id
     if holder_id is None:
-        session.rollback()
         raise Conflict("Nobody holds this conversation to whisper to.")
     if holder_id == supervisor_id:
-        session.rollback()
         raise Conflict("You hold this conversation: write a note instead.")
     author = session.get(User, supervisor_id)
     assert author is not None
@@ -172,14 +166,14 @@ def whisper(
         kind=WHISPER_KIND,
     )
     session.add(note)
+    session.flush()
     audit.record(
         session,
         "whisper_sent",
         actor_id=supervisor_id,
         conversation_id=conversation_id,
     )
-    session.commit()
-    return Whisper(
+    sent = Whisper(
         note_id=note.id,
         conversation_id=conversation_id,
         author_id=supervisor_id,
@@ -188,22 +182,23 @@ def whisper(
         body=body,
         created_at=note.created_at,
     )
+    record(session, WhisperSent(sent))
+    return sent
 
 
 def join_openly(session: Session, conversation_id: int, supervisor_id: int) -> bool:
     """The supervisor joins the chat beside the holder, visible to the resident.
 
     Returns False when they had already joined (nothing new is recorded).
+    Either way every console tab of theirs is shown the chat.
     """
     conversation = _active(session, conversation_id)
     if conversation.channel is not Channel.CHAT:
-        session.rollback()
         raise NotAChat()
     if conversation.counselor_id == supervisor_id:
-        session.rollback()
         raise Conflict("You already hold this conversation.")
+    record(session, HeldChanged(supervisor_id, conversation_id))
     if supervisor_id in _joined(session, conversation_id):
-        session.rollback()
         return False
     conversation.staff_joined = True
     audit.record(
@@ -212,15 +207,12 @@ def join_openly(session: Session, conversation_id: int, supervisor_id: int) -> b
         actor_id=supervisor_id,
         conversation_id=conversation_id,
     )
-    session.commit()
     return True
 
 
 def joined_supervisors(session: Session, conversation_id: int) -> set[int]:
     """Supervisors who joined this conversation openly."""
-    joined = _joined(session, conversation_id)
-    session.rollback()
-    return joined
+    return _joined(session, conversation_id)
 
 
 def _joined(session: Session, conversation_id: int) -> set[int]:
@@ -237,10 +229,8 @@ def _joined(session: Session, conversation_id: int) -> set[int]:
 def _active(session: Session, conversation_id: int) -> Conversation:
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
-        session.rollback()
         raise NotFound("No such conversation.")
     if conversation.state is not ConversationState.ACTIVE:
-        session.rollback()
         raise ConversationClosed("This conversation is not live.")
     return conversation
 
