@@ -45,13 +45,14 @@ def block(conversation_id: int) -> Any:
         flash(_l("Choose how long and give a reason."), "error")
     else:
         try:
-            blocks.block_contact(
-                db.session,
-                conversation_id,
-                int(current_user.id),
-                hours=int(form.hours.data),
-                reason=form.reason.data,
-            )
+            with db.transaction() as session:
+                blocks.block_contact(
+                    session,
+                    conversation_id,
+                    int(current_user.id),
+                    hours=int(form.hours.data),
+                    reason=form.reason.data,
+                )
         except HotlineError as error:
             flash(error.message, "error")
         else:
@@ -71,10 +72,12 @@ def block(conversation_id: int) -> Any:
 def block_list() -> Any:
     """Blocks in force, each with a button to lift it."""
     form = FlaskForm()
+    with db.read() as session:
+        active = blocks.active_blocks(session)
     return render_template(
         "supervisor/blocks.html",
         user=current_user,
-        blocks=[b.to_payload() for b in blocks.active_blocks(db.session)],
+        blocks=[b.to_payload() for b in active],
         form=form,
         role_names=role_names(),
     )
@@ -86,7 +89,8 @@ def block_list() -> Any:
 def lift(block_id: int) -> Any:
     form = FlaskForm()
     if form.validate_on_submit():
-        blocks.lift(db.session, block_id, int(current_user.id))
+        with db.transaction() as session:
+            blocks.lift(session, block_id, int(current_user.id))
         flash(_l("Block lifted."), "info")
     return redirect(url_for("safety.block_list"))
 
@@ -95,9 +99,12 @@ def lift(block_id: int) -> Any:
 @requires("team")
 def team() -> Any:
     """Everyone's load right now, and open debrief requests (supervisors)."""
+    with db.read() as session:
+        members = wellbeing.team_load(session)
+        debriefs = wellbeing.open_debriefs(session)
     return jsonify(
         {
-            "members": [m.to_payload() for m in wellbeing.team_load(db.session)],
-            "debriefs": [d.to_payload() for d in wellbeing.open_debriefs(db.session)],
+            "members": [m.to_payload() for m in members],
+            "debriefs": [d.to_payload() for d in debriefs],
         }
     )

@@ -15,6 +15,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from hotline.errors import InvalidInput, NotFound
+from hotline.events import BreakChanged, DebriefChanged, record
 from hotline.models import (
     Conversation,
     ConversationState,
@@ -90,7 +91,6 @@ def was_hard(session: Session, conversation_id: int) -> bool:
         .select_from(Escalation)
         .where(Escalation.conversation_id == conversation_id)
     )
-    session.rollback()
     return level is RiskLevel.CRISIS or bool(escalated)
 
 
@@ -103,19 +103,19 @@ def start_break(session: Session, user_id: int, minutes: int) -> datetime:
         )
     until = utcnow() + timedelta(minutes=minutes)
     session.execute(update(User).where(User.id == user_id).values(paused_until=until))
-    session.commit()
+    record(session, BreakChanged(user_id, until))
     return until
 
 
 def end_break(session: Session, user_id: int) -> None:
+    """End the person's break: they may claim again."""
     session.execute(update(User).where(User.id == user_id).values(paused_until=None))
-    session.commit()
+    record(session, BreakChanged(user_id, None))
 
 
 def break_until(session: Session, user_id: int) -> datetime | None:
     """When the person's break ends, if they are on one now."""
     until = session.scalar(select(User.paused_until).where(User.id == user_id))
-    session.rollback()
     return until if until is not None and until > utcnow() else None
 
 
@@ -134,8 +134,8 @@ def request_debrief(
     audit.record(
         session, "debrief_requested", actor_id=user_id, conversation_id=conversation_id
     )
-    session.commit()
-    return _debrief(session, request.id)
+    record(session, DebriefChanged(request.id))
+    return get_debrief(session, request.id)
 
 
 def handle_debrief(
@@ -148,10 +148,9 @@ def handle_debrief(
         .values(handled_by=supervisor_id, handled_at=utcnow())
     )
     if result.rowcount != 1 and session.get(DebriefRequest, debrief_id) is None:
-        session.rollback()
         raise NotFound("No such debrief request.")
-    session.commit()
-    return _debrief(session, debrief_id)
+    record(session, DebriefChanged(debrief_id))
+    return get_debrief(session, debrief_id)
 
 
 def open_debriefs(session: Session) -> list[DebriefView]:
@@ -161,10 +160,11 @@ def open_debriefs(session: Session) -> list[DebriefView]:
         .where(DebriefRequest.handled_at.is_(None))
         .order_by(DebriefRequest.id)
     ).all()
-    return [_debrief(session, debrief_id) for debrief_id in ids]
+    return [get_debrief(session, debrief_id) for debrief_id in ids]
 
 
-def _debrief(session: Session, debrief_id: int) -> DebriefView:
+def get_debrief(session: Session, debrief_id: int) -> DebriefView:
+    """One debrief request, with who asked and who took care of it."""
     handler = User.__table__.alias("handler")
     row = session.execute(
         select(DebriefRequest, User.username, User.display_name, handler.c.username)
@@ -173,7 +173,7 @@ def _debrief(session: Session, debrief_id: int) -> DebriefView:
         .where(DebriefRequest.id == debrief_id)
     ).one()
     request, username, display_name, handled_by = row
-    view = DebriefView(
+    return DebriefView(
         debrief_id=request.id,
         counselor=display_name or username,
         conversation_id=request.conversation_id,
@@ -182,8 +182,6 @@ def _debrief(session: Session, debrief_id: int) -> DebriefView:
         handled_by=handled_by,
         handled_at=request.handled_at,
     )
-    session.rollback()
-    return view
 
 
 def team_load(session: Session) -> list[MemberLoad]:
@@ -220,5 +218,4 @@ def team_load(session: Session) -> list[MemberLoad]:
         )
         for user, active, high_risk in rows
     ]
-    session.rollback()
     return sorted(loads, key=lambda m: (not m.on_duty, -m.active, m.name))
