@@ -127,8 +127,8 @@ function ensureHeld(conversation) {
   const id = conversation.conversation_id;
   if (!held.has(id)) {
     const list = document.createElement("ol");
+    // The list sits in the page's role="log" region when shown.
     list.className = "messages";
-    list.setAttribute("role", "log");
     held.set(id, {
       kind: conversation.kind || "chat",
       state: conversation.state,
