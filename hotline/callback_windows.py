@@ -119,3 +119,31 @@ def check_window(
         raise WindowError("too_short")
     if end - start > MAX_WINDOW:
         raise WindowError("too_long")
+
+
+@dataclass(frozen=True)
+class Retry:
+    """When to ring again, and the resident's window that time falls in."""
+
+    at: datetime
+    window_start: datetime
+    window_end: datetime
+
+
+def schedule_retry(
+    start: datetime, end: datetime, earliest: datetime, zone: ZoneInfo
+) -> Retry:
+    """The next try for a callback with window [start, end), no sooner than
+    ``earliest``: inside the window, at its start if ``earliest`` comes
+    before it, else at the start of the same hours on the next day (local
+    time in ``zone``) that leaves room. Never at an hour the resident did
+    not choose."""
+    while earliest >= end:
+        start, end = _a_day_later(start, zone), _a_day_later(end, zone)
+    return Retry(max(earliest, start), start, end)
+
+
+def _a_day_later(moment: datetime, zone: ZoneInfo) -> datetime:
+    # Wall-clock arithmetic in the service's zone keeps the resident's local
+    # hours across a daylight-saving change.
+    return (moment.astimezone(zone) + timedelta(days=1)).astimezone(UTC)

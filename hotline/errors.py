@@ -65,9 +65,24 @@ class ConversationClosed(Conflict):
     default_message = "This conversation has ended."
 
 
+class EscalationStillOpen(Conflict):
+    code = "escalation_open"
+    default_message = (
+        "This conversation has an open escalation: say how it ended before "
+        "closing the conversation."
+    )
+
+
 class NotAChat(Conflict):
     code = "not_a_chat"
     default_message = "This is a callback request: phone the resident and log the call."
+
+
+class CallbackWindowNotOpen(Conflict):
+    """The resident asked to be called later: not before their window opens."""
+
+    code = "callback_window_not_open"
+    default_message = "The resident asked to be called later: their window is not open."
 
 
 class NotHolder(Forbidden):

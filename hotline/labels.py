@@ -235,6 +235,10 @@ def error_messages() -> dict[str, str]:
         ),
         "on_break": _("You are on a break. End the break to take conversations."),
         "not_a_chat": _("This is a callback: phone the resident and log the call."),
+        "callback_window_not_open": _(
+            "The resident asked to be called later: their time window has not "
+            "opened yet."
+        ),
     }
 
 
@@ -397,6 +401,10 @@ def console_strings() -> dict[str, object]:
         "callback_due": _("Due now"),
         "callback_overdue": _("Overdue"),
         "callback_later": _("Not yet due"),
+        "call_before_window": _(
+            "The resident asked to be called later. Call now anyway? "
+            "This is recorded in the audit log."
+        ),
         "callback_tries": _("{count} tries so far"),
         "callback_tries_of": _("try {count} of {max} done"),
         "callback_number_erased": _("Number erased"),

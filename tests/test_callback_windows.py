@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from hotline.callback_windows import (
+    Retry,
     ServiceHours,
     WindowError,
     check_window,
     parse_instant,
+    schedule_retry,
     slots,
 )
 
@@ -80,3 +83,49 @@ def test_the_current_slot_and_tomorrows_are_fine():
     now = shanghai(1, 9, 30)
     check_window(shanghai(1, 8), shanghai(1, 10), now, AHEAD)
     check_window(shanghai(2, 20), shanghai(2, 22), now, AHEAD)
+
+
+# --- retries stay inside the resident's window ------------------------------
+
+RETRY_AFTER = timedelta(minutes=30)
+
+
+@pytest.mark.parametrize(
+    ("tried_at", "retry"),
+    [
+        # Before the window opened (a supervisor rang early): at its start,
+        # never at 04:06.
+        (shanghai(1, 3, 36), Retry(shanghai(1, 8), shanghai(1, 8), shanghai(1, 10))),
+        # Inside it with room to spare: half an hour later.
+        (
+            shanghai(1, 8, 10),
+            Retry(shanghai(1, 8, 40), shanghai(1, 8), shanghai(1, 10)),
+        ),
+        # Too late for this window (or after it): the same hours tomorrow.
+        (shanghai(1, 9, 50), Retry(shanghai(2, 8), shanghai(2, 8), shanghai(2, 10))),
+        (shanghai(1, 9, 30), Retry(shanghai(2, 8), shanghai(2, 8), shanghai(2, 10))),
+        (shanghai(1, 11, 15), Retry(shanghai(2, 8), shanghai(2, 8), shanghai(2, 10))),
+    ],
+    ids=["before-window", "inside", "too-late", "at-the-end", "after-window"],
+)
+def test_a_retry_falls_in_the_window_or_the_next_one(tried_at, retry):
+    assert (
+        schedule_retry(
+            shanghai(1, 8),
+            shanghai(1, 10),
+            tried_at + RETRY_AFTER,
+            HOURS.zone,
+        )
+        == retry
+    )
+
+
+def test_the_next_days_window_keeps_the_local_hours_across_daylight_saving():
+    london = ZoneInfo("Europe/London")
+    # Clocks go forward on 29 March 2026: 08:00 is 07:00 UTC, then 08:00 UTC.
+    start = datetime(2026, 3, 28, 8, tzinfo=UTC)
+    end = start + timedelta(hours=2)
+    retry = schedule_retry(start, end, end, london)
+    assert retry.window_start == datetime(2026, 3, 29, 7, tzinfo=UTC)
+    assert retry.window_start.astimezone(london).hour == 8
+    assert retry.at == retry.window_start

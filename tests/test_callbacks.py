@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text, update
 
-from hotline.extensions import db
+from hotline.errors import CallbackWindowNotOpen, Forbidden
+from hotline.extensions import db, phone_vault
 from hotline.models import (
+    AuditEvent,
     CallAttempt,
     Callback,
+    CallOutcome,
     Conversation,
     ConversationState,
     Escalation,
@@ -23,6 +26,7 @@ from hotline.models import (
     utcnow,
 )
 from hotline.services import callbacks
+from hotline.services.queue import claim_conversation
 from hotline.services.risk import TriageResult
 from tests.conftest import TEST_PHONE_KEY, events
 
@@ -519,6 +523,178 @@ def test_claiming_is_atomic_across_two_racers(app, client, scalar, make_user):
     with ThreadPoolExecutor(2) as pool:
         results = sorted(pool.map(try_claim, ids))
     assert results == ["lost", "won"]
+
+
+# --- the resident's window --------------------------------------------------
+
+
+def shanghai(day: int, hour: int, minute: int = 0) -> datetime:
+    # Shanghai is UTC+8 all year (no daylight saving).
+    return datetime(2026, 12, day, hour, minute, tzinfo=UTC) - timedelta(hours=8)
+
+
+@pytest.fixture
+def booked_for_the_morning(app, make_user):
+    """A callback for 08:00-10:00 (Shanghai), a counsellor and a supervisor."""
+    staff = {"ana": make_user("ana"), "sue": make_user("sue", Role.SUPERVISOR)}
+    request = callbacks.CallbackRequest(
+        phone=MOBILE_E164,
+        window_start=shanghai(1, 8),
+        window_end=shanghai(1, 10),
+        lang="zh",
+        note="",
+        may_leave_message=False,
+        may_say_hotline=True,
+    )
+    with app.app_context(), db.transaction() as session:
+        created = callbacks.request_callback(
+            session,
+            phone_vault(),
+            request,
+            assessment=None,
+            rules=callbacks.CallbackRules(),
+        )
+    return created, staff
+
+
+def test_a_callback_is_not_claimable_before_its_window_opens(
+    app, booked_for_the_morning
+):
+    created, staff = booked_for_the_morning
+    cid = created.conversation_id
+    with app.app_context():
+        with (
+            pytest.raises(CallbackWindowNotOpen) as refused,
+            db.transaction() as session,
+        ):
+            claim_conversation(session, cid, staff["ana"], now=shanghai(1, 3, 36))
+        assert refused.value.details == {"opens_at": shanghai(1, 8).isoformat()}
+        # Only a supervisor may override.
+        with pytest.raises(Forbidden), db.transaction() as session:
+            claim_conversation(
+                session, cid, staff["ana"], before_window=True, now=shanghai(1, 3, 36)
+            )
+        with db.transaction() as session:
+            held = claim_conversation(session, cid, staff["ana"], now=shanghai(1, 8))
+        assert held.holder_id == staff["ana"]
+
+
+def test_no_answer_retries_inside_the_window_or_the_next_one(
+    app, booked_for_the_morning
+):
+    created, staff = booked_for_the_morning
+    cid, token = created.conversation_id, created.token
+    rules = callbacks.CallbackRules()
+
+    def no_answer(user_id: int, at: datetime) -> callbacks.AttemptResult:
+        with db.transaction() as session:
+            return callbacks.log_attempt(
+                session,
+                cid,
+                user_id,
+                outcome=CallOutcome.NO_ANSWER,
+                note="",
+                rules=rules,
+                now=at,
+            )
+
+    def resident_sees() -> dict[str, Any]:
+        with db.read() as session:
+            return callbacks.resident_view(
+                session, created.callback_id, token
+            ).to_payload()
+
+    with app.app_context():
+        # 03:36: a supervisor rings early, on purpose; the record says so.
+        with db.transaction() as session:
+            claim_conversation(
+                session, cid, staff["sue"], before_window=True, now=shanghai(1, 3, 36)
+            )
+        with db.read() as session:
+            overridden = session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.action == "callback_window_overridden"
+                )
+            ).all()
+            assert [(e.actor_id, e.conversation_id) for e in overridden] == [
+                (staff["sue"], cid)
+            ]
+            assert overridden[0].details == {"window_start": shanghai(1, 8).isoformat()}
+        # No answer: the retry waits for the window (08:00, not 04:06) ...
+        first = no_answer(staff["sue"], shanghai(1, 3, 36))
+        assert first.next_call_at == shanghai(1, 8)
+        # ... and the resident's page says so.
+        seen = resident_sees()
+        assert seen["status"] == "attempted"
+        assert seen["next_call_at"] == shanghai(1, 8).isoformat()
+        assert (seen["window_start"], seen["window_end"]) == (
+            shanghai(1, 8).isoformat(),
+            shanghai(1, 10).isoformat(),
+        )
+        # 09:50: too late for a retry today, so the same hours tomorrow.
+        with db.transaction() as session:
+            claim_conversation(session, cid, staff["ana"], now=shanghai(1, 9, 45))
+        second = no_answer(staff["ana"], shanghai(1, 9, 50))
+        assert second.next_call_at == shanghai(2, 8)
+        assert (second.window_start, second.window_end) == (
+            shanghai(2, 8),
+            shanghai(2, 10),
+        )
+        seen = resident_sees()
+        assert seen["next_call_at"] == shanghai(2, 8).isoformat()
+        assert seen["window_start"] == shanghai(2, 8).isoformat()
+        # Not claimable again before tomorrow's window.
+        with pytest.raises(CallbackWindowNotOpen), db.transaction() as session:
+            claim_conversation(session, cid, staff["ana"], now=shanghai(1, 10, 30))
+
+
+def test_the_console_refuses_a_callback_before_its_window(
+    client, scalar, counselor_socket
+):
+    ana = counselor_socket("ana")
+    sue = counselor_socket("sue", Role.SUPERVISOR)
+    start, end = window(timedelta(hours=2))
+    booked = book(client, window_start=start, window_end=end).json
+    cid = conversation_of(scalar, booked["callback_id"])
+    opens_at = datetime.fromisoformat(start)
+
+    for staff in (ana, sue):
+        refused = claim(staff, cid)
+        assert refused["ok"] is False
+        assert refused["error"]["code"] == "callback_window_not_open"
+        assert datetime.fromisoformat(refused["error"]["details"]["opens_at"]) == (
+            opens_at
+        )
+    early = {"conversation_id": cid, "before_window": True}
+    forced = ana.emit("claim", early, namespace=CONSOLE, callback=True)
+    assert forced["error"]["code"] == "forbidden"
+    assert scalar(select(Conversation.state).where(Conversation.id == cid)) == (
+        ConversationState.WAITING
+    )
+
+    # A supervisor may ring early; it is audited.
+    taken = sue.emit("claim", early, namespace=CONSOLE, callback=True)
+    assert taken["ok"] is True, taken
+    assert (
+        scalar(
+            text(
+                "SELECT count(*) FROM audit_events"
+                " WHERE action = 'callback_window_overridden'"
+            )
+        )
+        == 1
+    )
+    # No answer: the next try is when the window opens, and the page says so.
+    retry = attempt(sue, cid, "no_answer")
+    assert retry["result"] == "retry"
+    assert datetime.fromisoformat(retry["next_call_at"]) == opens_at
+    status = client.get(
+        f"/api/callbacks/{booked['callback_id']}", headers=bearer(booked["token"])
+    ).json
+    assert status["status"] == "attempted"
+    assert datetime.fromisoformat(status["next_call_at"]) == opens_at
+    assert datetime.fromisoformat(status["window_end"]) == datetime.fromisoformat(end)
+    assert claim(ana, cid)["error"]["code"] == "callback_window_not_open"
 
 
 # --- erasure ---------------------------------------------------------------

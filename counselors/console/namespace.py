@@ -154,12 +154,15 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
     def on_claim(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
         conversation_id = _conversation_id(payload)
+        # A supervisor may ring a callback before its window (audited).
+        before_window = bool_field(payload, "before_window")
         with db.transaction() as session:
             held = claim_conversation(
                 session,
                 conversation_id,
                 _user_id(),
                 LoadLimits.from_config(current_app.config),
+                before_window=before_window,
             )
         return {"ok": True, "conversation": held.to_payload()}
 

@@ -20,10 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
+from hotline.callback_windows import schedule_retry
 from hotline.errors import Conflict, NotFound, NotHolder, RateLimited
 from hotline.events import HeldChanged, QueueChanged, record
 from hotline.models import (
@@ -56,6 +58,8 @@ from hotline.services.risk import TriageResult
 NOTE_CLIENT_ID = "callback-note"
 # Outcomes after which ringing again is pointless.
 FINAL_OUTCOMES = frozenset({CallOutcome.REACHED, CallOutcome.WRONG_NUMBER})
+# The default of HOTLINE_TIMEZONE.
+SERVICE_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class CallbackRules:
     max_attempts: int = 3
     retry_after: timedelta = timedelta(minutes=30)
     per_number_per_day: int = 3
+    # The service's zone: a retry the next day keeps the resident's local hours.
+    zone: ZoneInfo = SERVICE_ZONE
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> CallbackRules:
@@ -72,6 +78,7 @@ class CallbackRules:
             max_attempts=int(config["CALLBACK_MAX_ATTEMPTS"]),
             retry_after=timedelta(minutes=int(config["CALLBACK_RETRY_MINUTES"])),
             per_number_per_day=int(config["CALLBACK_PER_NUMBER_PER_DAY"]),
+            zone=ZoneInfo(config["TIMEZONE"]),
         )
 
 
@@ -162,20 +169,27 @@ class CallSheet:
 @dataclass(frozen=True)
 class AttemptResult:
     """What logging an attempt did: ``reached`` (still held, wrap up next),
-    ``retry`` (back in the queue at ``next_call_at``) or ``closed``."""
+    ``retry`` (back in the queue at ``next_call_at``, inside the window
+    ``window_start``-``window_end``) or ``closed``."""
 
     result: str
     attempts: int
     next_call_at: datetime | None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
 
     def to_payload(self) -> dict[str, Any]:
         return {
             "result": self.result,
             "attempts": self.attempts,
-            "next_call_at": self.next_call_at.isoformat()
-            if self.next_call_at
-            else None,
+            "next_call_at": _iso(self.next_call_at),
+            "window_start": _iso(self.window_start),
+            "window_end": _iso(self.window_end),
         }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 @dataclass(frozen=True)
@@ -456,16 +470,20 @@ def log_attempt(
     outcome: CallOutcome,
     note: str,
     rules: CallbackRules,
+    now: datetime | None = None,
 ) -> AttemptResult:
     """Record one call attempt and move the callback on.
 
     Reached: the counsellor keeps it and wraps up as for a chat. Unreached:
-    back to the queue ``rules.retry_after`` from now, unless it was the last
-    allowed attempt or a wrong number, which close it as not reached (with a
-    wrap-up recorded for the counsellor, so nothing waits on them).
+    back to the queue for a try ``rules.retry_after`` from now if that falls
+    in the resident's window, at the window's start if it has not opened
+    yet, else at the start of the same hours the next day (the window moves
+    with it); unless it was the last allowed attempt or a wrong number,
+    which close it as not reached (with a wrap-up recorded for the
+    counsellor, so nothing waits on them).
     """
     callback = _held_callback(session, conversation_id, counselor_id)
-    now = utcnow()
+    now = now or utcnow()
     callback.attempts += 1
     session.add(
         CallAttempt(
@@ -504,17 +522,23 @@ def log_attempt(
         )
         record(session, HeldChanged(counselor_id, conversation_id, gone="wrapped"))
         return AttemptResult("closed", attempts, None)
-    next_call_at = now + rules.retry_after
+    retry = schedule_retry(
+        callback.window_start, callback.window_end, now + rules.retry_after, rules.zone
+    )
+    callback.window_start, callback.window_end = retry.window_start, retry.window_end
     conversation.state = ConversationState.WAITING
     conversation.counselor_id = None
     conversation.claimed_at = None
-    conversation.waiting_since = next_call_at
+    # A callback's place in the queue is when it may next be rung.
+    conversation.waiting_since = retry.at
     record(
         session,
         HeldChanged(counselor_id, conversation_id, gone="released"),
         QueueChanged(),
     )
-    return AttemptResult("retry", attempts, next_call_at)
+    return AttemptResult(
+        "retry", attempts, retry.at, retry.window_start, retry.window_end
+    )
 
 
 def _held_callback(

@@ -232,7 +232,14 @@ function select(id) {
 
 async function claimConversation(id, button) {
   button.disabled = true;
-  const ack = await request("claim", { conversation_id: id });
+  let ack = await request("claim", { conversation_id: id });
+  // Only a supervisor may ring a callback before the resident's window
+  // opens, and only after saying so (the server audits it).
+  if (!ack.ok && ack.error?.code === "callback_window_not_open"
+      && document.body.dataset.role === "supervisor"
+      && window.confirm(strings.call_before_window)) {
+    ack = await request("claim", { conversation_id: id, before_window: true });
+  }
   button.disabled = false;
   if (!ack.ok) return toast(errorText(strings, ack.error));
   ensureHeld(ack.conversation);

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import screenshot
+from tests.process_helpers import HotlineServer, running_server
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HotlineServer]:
+    """A server whose first callback slot is open whenever the tests run.
+
+    A callback cannot be claimed before its window opens, so the slot under
+    way must be bookable at any hour, and a quick retry must stay inside it.
+    """
+    workdir = tmp_path_factory.mktemp("browser-callback-server")
+    env = {
+        "HOTLINE_CALLBACK_HOURS": "00:00-23:59",
+        "HOTLINE_CALLBACK_SLOT_MINUTES": "720",
+        "HOTLINE_CALLBACK_RETRY_MINUTES": "1",
+    }
+    with running_server(workdir, counselors=("ana",), env=env) as running:
+        yield running
 
 
 def request_callback(resident: Page, phone: str, note: str = "") -> int:
