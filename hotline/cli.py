@@ -161,7 +161,7 @@ def purge(dry_run: bool) -> None:
 
     app = _app()
     policy = RetentionPolicy.from_config(app.config)
-    with _session(app) as session:
+    with _transaction(app) as session:
         report = run_purge(session, policy, dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     click.echo(
@@ -173,6 +173,11 @@ def purge(dry_run: bool) -> None:
     click.echo(
         f"{verb} {report.phone_numbers} callback phone numbers closed over "
         f"{policy.phone_days} days ago"
+    )
+    verb = "would close" if dry_run else "closed"
+    click.echo(
+        f"{verb} {report.expired_chats} chats nobody answered in "
+        f"{policy.unanswered_chat_hours} hours"
     )
 
 

@@ -123,6 +123,15 @@ def load_config(instance_path: Path) -> dict[str, object]:
         "ESCALATION_REALERT_SECONDS": _int_env(
             "HOTLINE_ESCALATION_REALERT_SECONDS", 30
         ),
+        # The safety net (docs/reliability.md): how long duty and held chats
+        # outlive a closed console, how long a waiting resident's closed page
+        # keeps their place, and how long a resident message may go
+        # unanswered before the holder (then supervisors) are alerted; high
+        # and crisis chats get at most a third of that.
+        "DUTY_GRACE_SECONDS": _int_env("HOTLINE_DUTY_GRACE_SECONDS", 120),
+        "HOLDER_GRACE_SECONDS": _int_env("HOTLINE_HOLDER_GRACE_SECONDS", 120),
+        "ABANDON_SECONDS": _int_env("HOTLINE_ABANDON_SECONDS", 300),
+        "UNANSWERED_ALERT_SECONDS": _int_env("HOTLINE_UNANSWERED_ALERT_SECONDS", 180),
         # Callbacks: the service's local time, the hours counsellors phone
         # ("08:00-22:00") cut into slots, how far ahead a resident may book,
         # and how often an unanswered number is tried again.
@@ -147,6 +156,9 @@ def load_config(instance_path: Path) -> dict[str, object]:
         # Messages, notes and staff free text of closed conversations are
         # deleted this many days after closing (hotline.services.retention).
         "TRANSCRIPT_RETENTION_DAYS": _int_env("HOTLINE_TRANSCRIPT_RETENTION_DAYS", 30),
+        # Chats nobody answered in this long are closed (so that retention
+        # reaches them), unless an escalation on them is still open.
+        "UNANSWERED_CHAT_HOURS": _int_env("HOTLINE_UNANSWERED_CHAT_HOURS", 24),
         # What one counsellor may hold at once; responders taking over a
         # crisis are not limited.
         "MAX_CONVERSATIONS_PER_COUNSELOR": _int_env("HOTLINE_MAX_CONVERSATIONS", 3),

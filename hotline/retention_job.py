@@ -22,12 +22,8 @@ INTERVAL = timedelta(hours=1)
 
 def purge_expired(app: Flask) -> PurgeReport:
     """Apply the configured retention policy now."""
-    with app.app_context():
-        session = db.new_session()
-        try:
-            report = purge(session, RetentionPolicy.from_config(app.config))
-        finally:
-            session.close()
+    with app.app_context(), db.transaction() as session:
+        report = purge(session, RetentionPolicy.from_config(app.config))
     if report.transcripts or report.phone_numbers:
         logger.info("retention purge: %s", report.to_payload())
     return report

@@ -21,7 +21,6 @@ NOT_YET_ON_THE_UNIT_OF_WORK = {
     "hotline/services/audit.py",
     "hotline/services/reports.py",
     "hotline/services/resources.py",
-    "hotline/services/retention.py",
     "hotline/services/risk.py",
     "hotline/periodic.py",
 }

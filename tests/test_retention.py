@@ -86,6 +86,15 @@ def closed_chat(
         callback=True,
     )
     assert referred["ok"], referred
+    # A conversation closes only after its escalation has an outcome.
+    with app.app_context(), db.transaction() as session:
+        session.execute(
+            text(
+                "UPDATE escalations SET state = 'closed', outcome = 'safety_plan',"
+                " closed_at = :now"
+            ),
+            {"now": utcnow()},
+        )
     closed = counselor.emit(
         "close",
         {
@@ -102,16 +111,15 @@ def closed_chat(
     )
     assert closed["ok"], closed
     assert events(counselor, "queue", CONSOLE)
-    with app.app_context():
-        session = db.new_session()
+    supervisor = make_user("sue", Role.SUPERVISOR)
+    with app.app_context(), db.transaction() as session:
         referrals.set_follow_up(
             session,
             referred["referral"]["referral_id"],
-            make_user("sue", Role.SUPERVISOR),
+            supervisor,
             "confirmed",
             "王小明 got his insulin",
         )
-        session.close()
     return conversation_id
 
 
@@ -124,17 +132,13 @@ def count(scalar, model, conversation_id):
 
 
 def run(app, *, days_later: float, dry_run: bool = False):
-    with app.app_context():
-        session = db.new_session()
-        try:
-            return purge(
-                session,
-                POLICY,
-                now=utcnow() + timedelta(days=days_later),
-                dry_run=dry_run,
-            )
-        finally:
-            session.close()
+    with app.app_context(), db.transaction() as session:
+        return purge(
+            session,
+            POLICY,
+            now=utcnow() + timedelta(days=days_later),
+            dry_run=dry_run,
+        )
 
 
 def test_nothing_goes_before_its_time(app, scalar, closed_chat):
