@@ -79,7 +79,8 @@ def index() -> Any:
     if form.validate_on_submit():
         data = _checked(form)
         if data is not None:
-            canned.create_shared(db.session, int(current_user.id), data)
+            with db.transaction() as session:
+                canned.create_shared(session, int(current_user.id), data)
             flash(_("Quick reply added."), "info")
             return redirect(url_for("canned_admin.index", lang=data.lang))
     status = request.args.get("status", "active")
@@ -88,11 +89,12 @@ def index() -> Any:
     lang = request.args.get("lang") or None
     if lang not in canned.LANGUAGES:
         lang = None
-    responses = canned.list_shared(
-        db.session,
-        active={"active": True, "retired": False}.get(status),
-        lang=lang,
-    )
+    with db.read() as session:
+        responses = canned.list_shared(
+            session,
+            active={"active": True, "retired": False}.get(status),
+            lang=lang,
+        )
     return render_template(
         "supervisor/canned.html",
         user=current_user,
@@ -111,7 +113,8 @@ def index() -> Any:
 @requires("canned_library")
 def edit(response_id: int) -> Any:
     """Change a shared response."""
-    response = canned.get_shared(db.session, response_id)
+    with db.read() as session:
+        response = canned.get_shared(session, response_id)
     # Shown on GET; a submitted form's values take precedence.
     form = _form(
         data={
@@ -124,7 +127,8 @@ def edit(response_id: int) -> Any:
     if form.validate_on_submit():
         data = _checked(form)
         if data is not None:
-            canned.update_shared(db.session, int(current_user.id), response_id, data)
+            with db.transaction() as session:
+                canned.update_shared(session, int(current_user.id), response_id, data)
             flash(_("Quick reply saved."), "info")
             return redirect(url_for("canned_admin.index", lang=data.lang))
     return render_template(
@@ -146,7 +150,8 @@ def edit(response_id: int) -> Any:
 def set_active(response_id: int) -> Any:
     """Retire a shared response, or bring a retired one back."""
     active = request.form.get("active") == "1"
-    canned.set_shared_active(db.session, int(current_user.id), response_id, active)
+    with db.transaction() as session:
+        canned.set_shared_active(session, int(current_user.id), response_id, active)
     flash(
         _("Quick reply reactivated.") if active else _("Quick reply retired."), "info"
     )

@@ -118,7 +118,8 @@ def answer_survey() -> Any:
         ),
     )
     try:
-        surveys.submit(db.session, bearer_token(), answers)
+        with db.transaction() as session:
+            surveys.submit(session, bearer_token(), answers)
     except surveys.SurveyAlreadyAnswered as error:
         raise surveys.SurveyAlreadyAnswered(
             _("You have already answered. Thank you.")
@@ -142,5 +143,6 @@ def _optional_choice(
 @bp.get("/health")
 def health() -> Any:
     """Liveness for load balancers: the database answers."""
-    db.session.execute(text("SELECT 1"))
+    with db.read() as session:
+        session.execute(text("SELECT 1"))
     return jsonify({"ok": True})

@@ -27,16 +27,13 @@ NS = "/console"
 
 @pytest.fixture
 def session_for(app: Flask) -> Callable[[], Any]:
-    """A short-lived session (SQLite allows one writer: never keep one open)."""
+    """A short unit of work, as a handler runs one (SQLite allows one writer:
+    never keep one open)."""
 
     @contextmanager
     def open_session() -> Iterator[Session]:
-        with app.app_context():
-            session = db.new_session()
-            try:
-                yield session
-            finally:
-                session.close()
+        with app.app_context(), db.transaction() as session:
+            yield session
 
     return open_session
 
@@ -411,7 +408,6 @@ def test_canned_lists_the_conversation_language_filled_in(
         session.execute(
             update(User).where(User.username == "ana").values(display_name="Ana")
         )
-        session.commit()
     ack = emit(console, "canned", conversation_id=cid, q="welcome")
     assert [r["title"] for r in ack["responses"]] == ["Welcome"]
     assert ack["responses"][0]["text"].startswith(

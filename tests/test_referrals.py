@@ -31,15 +31,9 @@ CHAT, NS = "/chat", "/console"
 @pytest.fixture
 def add_resource(app):
     def add(name: str, category: str = "food", **fields: Any) -> int:
-        with app.app_context():
-            session = db.new_session()
-            try:
-                data = resources.parse_fields(
-                    {"name": name, "category": category, **fields}
-                )
-                return resources.create(session, data)
-            finally:
-                session.close()
+        data = resources.parse_fields({"name": name, "category": category, **fields})
+        with app.app_context(), db.transaction() as session:
+            return resources.create(session, data)
 
     return add
 
@@ -296,27 +290,29 @@ def test_only_supervisors_follow_up(app, make_user, scalar, referral_id, role):
     assert response.status_code == 403
     assert scalar(select(Referral.follow_up_status)) is FollowUpStatus.PENDING
     # The service refuses too, whoever calls it.
-    with app.app_context():
-        session = db.new_session()
+    with app.app_context(), db.transaction() as session:
         actor = session.scalar(
             select(User.id).where(User.username == f"not-{role.value}")
         )
         with pytest.raises(Forbidden):
             referrals.set_follow_up(session, referral_id, actor, "not_needed", "")
-        session.close()
 
 
 def test_list_referrals_filters_by_status(app, referral_id, make_user):
     supervisor = make_user("sue", Role.SUPERVISOR)
     with app.app_context():
-        session = db.new_session()
-        referrals.set_follow_up(
-            session, referral_id, supervisor, FollowUpStatus.NOT_REACHABLE, "no answer"
-        )
-        assert [r.referral_id for r in referrals.list_referrals(session)] == [
-            referral_id
-        ]
-        assert referrals.list_referrals(session, "pending") == []
-        (view,) = referrals.list_referrals(session, FollowUpStatus.NOT_REACHABLE)
+        with db.transaction() as session:
+            referrals.set_follow_up(
+                session,
+                referral_id,
+                supervisor,
+                FollowUpStatus.NOT_REACHABLE,
+                "no answer",
+            )
+        with db.read() as session:
+            assert [r.referral_id for r in referrals.list_referrals(session)] == [
+                referral_id
+            ]
+            assert referrals.list_referrals(session, "pending") == []
+            (view,) = referrals.list_referrals(session, FollowUpStatus.NOT_REACHABLE)
         assert (view.followed_up_by, view.follow_up_note) == ("sue", "no answer")
-        session.close()

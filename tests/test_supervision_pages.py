@@ -25,8 +25,7 @@ def sign_in(app, make_user, username, role):
 
 
 def seed_conversation(app, body="<b>我睡不着</b>", *, triaged=False, assessment=None):
-    with app.app_context():
-        session = db.new_session()
+    with app.app_context(), db.transaction() as session:
         cid, _ = conversations.start_conversation(session, "zh")
         conversations.post_message(
             session,
@@ -36,7 +35,6 @@ def seed_conversation(app, body="<b>我睡不着</b>", *, triaged=False, assessm
             client_id="seed-0001",
             assessment=assess_text(body) if triaged else assessment,
         )
-        session.close()
     return cid
 
 
@@ -72,12 +70,10 @@ def test_audit_filters_are_validated(app, make_user):
 def test_escalation_api_lists_by_state(app, make_user):
     cid = seed_conversation(app)
     worker_id = make_user("wei", Role.SOCIAL_WORKER)
-    with app.app_context():
-        session = db.new_session()
+    with app.app_context(), db.transaction() as session:
         escalation_id = escalations.escalate_manually(
             session, cid, actor_id=worker_id, reason="farewell message"
         )
-        session.close()
     http = app.test_client()
     http.post("/api/auth/login", json={"username": "wei", "password": PASSWORD})
     listed = http.get("/api/escalations?state=open").json["escalations"]

@@ -33,19 +33,20 @@ bp = Blueprint("supervisor", __name__, template_folder="../templates")
 @requires("supervisor")
 def board() -> str:
     """The live escalation board and the history of closed escalations."""
-    history = escalations.list_escalations(db.session, "closed", limit=100)
+    with db.read() as session:
+        history = escalations.list_escalations(session, "closed", limit=100)
+        staff = list_staff(session)
+        overdue = callbacks.overdue_callbacks(session)
     responders = [
         member
-        for member in list_staff(db.session)
+        for member in staff
         if member.is_active and str(member.role) in ("social_worker", "supervisor")
     ]
     return render_template(
         "supervisor/board.html",
         user=current_user,
         history=[e.to_payload() for e in history],
-        overdue_callbacks=[
-            c.to_payload() for c in callbacks.overdue_callbacks(db.session)
-        ],
+        overdue_callbacks=[c.to_payload() for c in overdue],
         responders=responders,
         target_seconds=current_app.config["ESCALATION_ACK_TARGET_SECONDS"],
         timezone=current_app.config["TIMEZONE"],
@@ -61,7 +62,9 @@ def board() -> str:
 @requires("transcript")
 def transcript(conversation_id: int) -> str:
     """A whole conversation; reads by non-participants are audited."""
-    result = read_transcript(db.session, conversation_id, current_user.member)
+    # A unit of work: a read by a non-participant is audited.
+    with db.transaction() as session:
+        result = read_transcript(session, conversation_id, current_user.member)
     return render_template(
         "supervisor/transcript.html",
         user=current_user,
@@ -82,7 +85,8 @@ def transcript(conversation_id: int) -> str:
 def audit_log() -> str:
     """The audit trail, filterable by action, actor and conversation."""
     filters = _audit_filters()
-    entries = audit.list_entries(db.session, **filters)
+    with db.read() as session:
+        entries = audit.list_entries(session, **filters)
     return render_template(
         "supervisor/audit.html",
         user=current_user,
@@ -98,7 +102,8 @@ def audit_log() -> str:
 def escalations_api() -> Any:
     """Escalations by state for tools: open, acknowledged or closed."""
     state = request.args.get("state")
-    views = escalations.list_escalations(db.session, state)
+    with db.read() as session:
+        views = escalations.list_escalations(session, state)
     return jsonify({"escalations": [view.to_payload() for view in views]})
 
 
@@ -106,7 +111,9 @@ def escalations_api() -> Any:
 @requires("audit")
 def audit_api() -> Any:
     """The audit trail as JSON (read-only: no route edits or deletes it)."""
-    entries = audit.list_entries(db.session, **_audit_filters())
+    filters = _audit_filters()
+    with db.read() as session:
+        entries = audit.list_entries(session, **filters)
     return jsonify({"entries": [entry.to_payload() for entry in entries]})
 
 

@@ -223,9 +223,7 @@ def list_for_counselor(
         statement = statement.where(CannedResponse.lang == lang)
     if query and query.strip():
         statement = statement.where(_matches(query[:MAX_QUERY_CHARS]))
-    views = [_view(r) for r in session.scalars(statement.order_by(*_order()))]
-    session.rollback()
-    return views
+    return [_view(r) for r in session.scalars(statement.order_by(*_order()))]
 
 
 def library(
@@ -257,7 +255,6 @@ def library(
         conversation_lang, resident_name = row
         if lang is None and conversation_lang in LANGUAGES:
             lang = conversation_lang
-    session.rollback()
     return Library(
         lang=lang,
         conversation_id=conversation_id,
@@ -279,20 +276,15 @@ def list_shared(
     statement = statement.order_by(
         CannedResponse.active.desc(), CannedResponse.lang.desc(), *_order()
     )
-    views = [_view(r) for r in session.scalars(statement)]
-    session.rollback()
-    return views
+    return [_view(r) for r in session.scalars(statement)]
 
 
 def get_shared(session: Session, response_id: int) -> CannedView:
     """One shared response, or NotFound."""
     response = session.get(CannedResponse, response_id)
     if response is None or response.owner_id is not None:
-        session.rollback()
         raise NotFound("No such shared response.")
-    view = _view(response)
-    session.rollback()
-    return view
+    return _view(response)
 
 
 # --- the shared library (supervisors) ---------------------------------
@@ -303,7 +295,6 @@ def _require_supervisor(session: Session, actor_id: int) -> None:
         select(User.role).where(User.id == actor_id, User.is_active.is_(True))
     )
     if role is not Role.SUPERVISOR:
-        session.rollback()
         raise Forbidden("Only supervisors edit the shared library.")
 
 
@@ -331,9 +322,7 @@ def create_shared(session: Session, actor_id: int, data: CannedInput) -> CannedV
         lang=data.lang,
         title=data.title,
     )
-    view = _view(response)
-    session.commit()
-    return view
+    return _view(response)
 
 
 def update_shared(
@@ -359,9 +348,7 @@ def update_shared(
             title=data.title,
             changed=changed,
         )
-    view = _view(response)
-    session.commit()
-    return view
+    return _view(response)
 
 
 def set_shared_active(
@@ -380,9 +367,7 @@ def set_shared_active(
             lang=response.lang,
             title=response.title,
         )
-    view = _view(response)
-    session.commit()
-    return view
+    return _view(response)
 
 
 # --- personal responses -------------------------------------------------
@@ -395,7 +380,6 @@ def _shared_response(
     _require_supervisor(session, actor_id)
     response = session.get(CannedResponse, response_id)
     if response is None or response.owner_id is not None:
-        session.rollback()
         raise NotFound("No such shared response.")
     return response
 
@@ -415,7 +399,6 @@ def save_own(
             .where(CannedResponse.owner_id == owner_id)
         )
         if (count or 0) >= MAX_PERSONAL_RESPONSES:
-            session.rollback()
             raise InvalidInput(
                 f"You already have {MAX_PERSONAL_RESPONSES} personal responses; "
                 "delete some first.",
@@ -431,9 +414,7 @@ def save_own(
     response.body = data.body
     response.updated_at = now
     session.flush()
-    view = _view(response)
-    session.commit()
-    return view
+    return _view(response)
 
 
 def delete_own(session: Session, owner_id: int, response_id: int) -> None:
@@ -444,7 +425,6 @@ def delete_own(session: Session, owner_id: int, response_id: int) -> None:
             CannedResponse.id == response_id, CannedResponse.owner_id == owner_id
         )
     )
-    session.commit()
 
 
 def _own(session: Session, owner_id: int, response_id: int) -> CannedResponse:
@@ -453,10 +433,8 @@ def _own(session: Session, owner_id: int, response_id: int) -> CannedResponse:
         response.owner_id is not None and response.owner_id != owner_id
     ):
         # Someone else's personal responses are not even acknowledged.
-        session.rollback()
         raise NotFound("No such response.")
     if response.owner_id is None:
-        session.rollback()
         raise Forbidden("Shared responses are edited by supervisors.")
     return response
 
@@ -750,5 +728,4 @@ def install_default_library(
         titles.add((lang, title))
         bodies.add((lang, body))
         added += 1
-    session.commit()
     return added

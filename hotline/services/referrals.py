@@ -26,6 +26,7 @@ from hotline.errors import (
     NotFound,
     NotHolder,
 )
+from hotline.events import MessagePosted, record
 from hotline.labels import card_labels
 from hotline.models import (
     Conversation,
@@ -40,7 +41,11 @@ from hotline.models import (
     utcnow,
 )
 from hotline.services import audit
-from hotline.services.conversations import MessageView, may_write_as_staff
+from hotline.services.conversations import (
+    MessageView,
+    PostedMessage,
+    may_write_as_staff,
+)
 from hotline.services.queue import update_as_holder
 from hotline.services.resources import ResourceView, areas, search, suggest
 
@@ -163,10 +168,8 @@ def refer(
     """
     resource = session.get(Resource, resource_id)
     if resource is None:
-        session.rollback()
         raise NotFound("No such resource.")
     if not resource.active:
-        session.rollback()
         raise Conflict("This resource has been retired.")
     card = Card(
         resource_id=resource.id,
@@ -191,12 +194,12 @@ def refer(
             Conversation.counselor_id,
             Conversation.lang,
             Conversation.channel,
+            Conversation.staff_joined,
         )
     ).one_or_none()
     if row is None:
-        session.rollback()
         raise _refusal(session, conversation_id)
-    seq, holder_id, lang, channel = row
+    seq, holder_id, lang, channel, staff_joined = row
     role = session.scalar(select(User.role).where(User.id == counselor_id))
     now = utcnow()
     message = Message(
@@ -219,7 +222,7 @@ def refer(
         follow_up_note="",
     )
     session.add_all([message, referral])
-    session.commit()
+    session.flush()
     view = MessageView(
         conversation_id=conversation_id,
         seq=seq,
@@ -229,6 +232,19 @@ def refer(
         client_id=None,
         author_role=str(role) if role is not None else None,
         card=message.card,
+    )
+    # Delivered like any staff message: to the resident and the staff in it.
+    record(
+        session,
+        MessagePosted(
+            PostedMessage(
+                view,
+                created=True,
+                state=ConversationState.ACTIVE,
+                holder_id=holder_id,
+                staff_joined=staff_joined,
+            )
+        ),
     )
     return Referred(
         referral=_referral_views(session, Referral.id == referral.id)[0],
@@ -240,7 +256,6 @@ def refer(
 
 def _refusal(session: Session, conversation_id: int) -> Exception:
     conversation = session.get(Conversation, conversation_id)
-    session.rollback()
     if conversation is None:
         return NotFound("No such conversation.")
     if conversation.state is ConversationState.CLOSED:
@@ -275,7 +290,6 @@ def _held_area(session: Session, conversation_id: int, staff_id: int) -> str | N
             Conversation.id == conversation_id, may_write_as_staff(staff_id)
         )
     ).one_or_none()
-    session.rollback()
     if row is None:
         raise _refusal(session, conversation_id)
     return row.area
@@ -331,11 +345,9 @@ def set_follow_up(
         )
     role = session.scalar(select(User.role).where(User.id == actor_id))
     if role is not Role.SUPERVISOR:
-        session.rollback()
         raise Forbidden("Only supervisors follow up referrals.")
     referral = session.get(Referral, referral_id)
     if referral is None:
-        session.rollback()
         raise NotFound("No such referral.")
     referral.follow_up_status = status
     referral.follow_up_note = note
@@ -349,7 +361,6 @@ def set_follow_up(
         referral_id=referral.id,
         status=str(status),
     )
-    session.commit()
     return _referral_views(session, Referral.id == referral_id)[0]
 
 
@@ -368,7 +379,7 @@ def _referral_views(
         .order_by(order)
         .limit(limit)
     ).all()
-    views = [
+    return [
         ReferralView(
             referral_id=referral.id,
             conversation_id=referral.conversation_id,
@@ -386,5 +397,3 @@ def _referral_views(
         )
         for referral, resource, counselor_name, follower_name in rows
     ]
-    session.rollback()
-    return views

@@ -42,7 +42,6 @@ def submit(session: Session, token: object, answers: SurveyAnswers) -> int:
         select(Conversation.state).where(Conversation.id == conversation_id)
     )
     if state is not ConversationState.CLOSED:
-        session.rollback()
         raise SurveyNotOpen()
     survey = Survey(
         conversation_id=conversation_id,
@@ -51,10 +50,11 @@ def submit(session: Session, token: object, answers: SurveyAnswers) -> int:
         comment=answers.comment,
         created_at=utcnow(),
     )
-    session.add(survey)
     try:
-        session.commit()
+        # One survey per conversation is the database's rule: the unique
+        # constraint, not a read first, catches a second answer.
+        with session.begin_nested():
+            session.add(survey)
     except IntegrityError as error:
-        session.rollback()
         raise SurveyAlreadyAnswered() from error
     return survey.id

@@ -45,7 +45,6 @@ def read_transcript(
     """
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
-        session.rollback()
         raise NotFound("No such conversation.")
     is_participant = (
         session.scalar(
@@ -88,7 +87,6 @@ def read_transcript(
         if wrap_up
         else None
     )
-    session.commit()
     escalation = escalations.open_escalation_of(session, conversation_id)
     return Transcript(
         conversation=summary,
@@ -113,5 +111,4 @@ def _require_reader_role(
         )
         if escalated is not None:
             return
-    session.rollback()
     raise Forbidden("You may not read this conversation.")
