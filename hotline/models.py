@@ -93,6 +93,10 @@ class ConversationState(enum.StrEnum):
     WAITING = "waiting"
     ACTIVE = "active"
     CLOSED = "closed"
+    # The resident left the queue (quick exit, or gone past the abandon
+    # limit) before anyone answered. Out of the queue, positions and
+    # estimates; the same token queues them again if they come back.
+    LEFT = "left"
 
 
 class Channel(enum.StrEnum):
@@ -222,6 +226,11 @@ class User(Base):
     paused_until: Mapped[datetime | None]
     # Signed-in sessions carry the version they were issued under; raising
     # it (sign-out, password change, deactivation) ends every one of them.
+    # When this person's last console closed (None while one is open): duty
+    # and the chats they hold outlive a reload, not a long absence.
+    console_gone_at: Mapped[datetime | None]
+    # Why duty ended while they were away, told once when they come back.
+    duty_ended_reason: Mapped[str | None] = mapped_column(String(32))
     session_version: Mapped[int] = mapped_column(
         Integer, default=0, server_default=text("0")
     )
@@ -280,6 +289,14 @@ class Conversation(Base):
     # Keyed hash of the address the chat was started from, so that blocking
     # the chat also refuses new chats from there; erased by retention.
     address_hash: Mapped[str | None] = mapped_column(String(64))
+    # When the resident's last page closed (None while one is open).
+    resident_gone_at: Mapped[datetime | None]
+    # The first resident message nobody has answered yet, and how far its
+    # alerts went (0 none, 1 the holder, 2 supervisors): the response clock.
+    awaiting_reply_since: Mapped[datetime | None]
+    reply_alert_stage: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0"
+    )
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation", order_by="Message.seq"
@@ -678,6 +695,23 @@ class ConsolePresence(Base):
     sid: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    worker: Mapped[str] = mapped_column(String(128))
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ResidentPresence(Base):
+    """One open resident page (socket), on whichever worker holds it.
+
+    Like ``ConsolePresence``: a resident with no page left for
+    ``HOTLINE_ABANDON_SECONDS`` while waiting has left the queue.
+    """
+
+    __tablename__ = "resident_presence"
+
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
     )
     worker: Mapped[str] = mapped_column(String(128))
     seen_at: Mapped[datetime] = mapped_column(default=utcnow)

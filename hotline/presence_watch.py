@@ -1,5 +1,6 @@
-"""Keeps this worker's console connections fresh, and (on one worker at a
-time) sweeps out those of dead workers: see ``hotline.services.presence``."""
+"""Keeps this worker's console and resident connections fresh, and (on one
+worker at a time) sweeps out those of dead workers: see
+``hotline.services.presence``."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ WORKER = f"{socket.gethostname()}:{os.getpid()}"[:128]
 SWEEP_JOB = "presence_sweep"
 SWEEP_INTERVAL = timedelta(seconds=presence.REFRESH_SECONDS)
 
-# The console connections this process holds (sid), refreshed by its heartbeat.
+# The connections this process holds (sid), refreshed by its heartbeat.
 LOCAL_SIDS: set[str] = set()
 
 
@@ -28,7 +29,7 @@ def heartbeat_once(app: Flask) -> None:
         presence.refresh(session, sorted(LOCAL_SIDS))
 
 
-def sweep_once(app: Flask) -> list[int]:
+def sweep_once(app: Flask) -> None:
     with app.app_context(), db.transaction() as session:
         return presence.sweep(session)
 

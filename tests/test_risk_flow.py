@@ -344,16 +344,18 @@ def test_admin_cannot_open_the_console_socket(app, make_user):
     assert not client.is_connected(CONSOLE)
 
 
-def test_closing_the_last_console_tab_ends_the_shift(counselor_socket, scalar):
+def test_closing_the_last_console_tab_starts_a_grace_period(counselor_socket, scalar):
+    # Duty outlives a reload; tests/test_presence.py ends it after the grace.
     worker = counselor_socket("wei", Role.SOCIAL_WORKER)
     second_tab = socketio.test_client(
         worker.app, namespace=CONSOLE, flask_test_client=worker.flask_test_client
     )
     on_duty(worker)
     second_tab.disconnect(namespace=CONSOLE)
-    assert scalar(select(User.is_on_duty).where(User.username == "wei")) is True
+    assert scalar(select(User.console_gone_at).where(User.username == "wei")) is None
     worker.disconnect(namespace=CONSOLE)
-    assert scalar(select(User.is_on_duty).where(User.username == "wei")) is False
+    assert scalar(select(User.is_on_duty).where(User.username == "wei")) is True
+    assert scalar(select(User.console_gone_at).where(User.username == "wei"))
 
 
 def test_joining_a_waiting_chat_takes_it_out_of_the_queue(

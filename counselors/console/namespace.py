@@ -113,7 +113,7 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
         user_id = _user_id()
         role = current_user.member.role
         with db.transaction() as session:
-            presence.connected(session, request.sid, user_id, WORKER)
+            arrival = presence.connected(session, request.sid, user_id, WORKER)
         LOCAL_SIDS.add(request.sid)
         connection_state()["user_id"] = user_id
         join_room(counselor_room(user_id))
@@ -129,7 +129,12 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
             )
         emit("queue", {"items": [item.to_payload() for item in queue]})
         emit("held", {"items": [h.to_payload() for h in held]})
-        emit("duty", {"on_duty": current_user.member.is_on_duty})
+        # A reload within the grace period finds duty as it was; after a
+        # long absence the person is told that (and why) their duty ended.
+        emit(
+            "duty",
+            {"on_duty": arrival.on_duty, "ended": arrival.duty_ended_reason},
+        )
         emit("break", {"on_break_until": until.isoformat() if until else None})
         emit("transfers", pending_transfers(user_id))
         if snapshot is not None:
@@ -140,8 +145,8 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
 
     def on_disconnect(self, reason: Any = None) -> None:
         # Not current_user: an idle-expired sign-in still has a connection
-        # to forget. The last console of a person, on any worker, ends their
-        # shift: alerts must not go to an empty room.
+        # to forget. The last console of a person, on any worker, starts a
+        # grace period; hotline.services.safety_net acts if it runs out.
         LOCAL_SIDS.discard(request.sid)
         user_id = connection_state().get("user_id")
         if user_id is not None:
@@ -278,9 +283,11 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
     @requires("transcript")
     def on_transcript(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
-        transcript = read_transcript(
-            db.session, _conversation_id(payload), current_user.member
-        )
+        # A unit of work: a read by a non-participant is audited.
+        with db.transaction() as session:
+            transcript = read_transcript(
+                session, _conversation_id(payload), current_user.member
+            )
         return {"ok": True, "transcript": transcript.to_payload()}
 
     # --- community resources and referrals -------------------------------
@@ -496,9 +503,24 @@ def _wrap_up(payload: dict[str, Any]) -> WrapUpInput:
         raise InvalidInput(
             f"'needs' must be a list of {', '.join(NEEDS)}.", field="needs"
         )
+    escalation = payload.get("escalation")
+    escalation_outcome, escalation_notes = None, ""
+    if escalation is not None:
+        escalation = require_object(escalation)
+        escalation_outcome = EscalationOutcome(
+            choice_field(
+                escalation,
+                "outcome",
+                [o.value for o in EscalationOutcome],
+                default=None,
+            )
+        )
+        escalation_notes = text_field(escalation, "notes", max_chars=MAX_NOTE_CHARS)
     return WrapUpInput(
         outcome=Outcome(outcome),
         needs=tuple(dict.fromkeys(needs)),
         follow_up=bool_field(payload, "follow_up"),
         summary=text_field(payload, "summary", max_chars=4000, required=False),
+        escalation_outcome=escalation_outcome,
+        escalation_notes=escalation_notes,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from flask_socketio import Namespace, emit, join_room
 from sqlalchemy.orm import Session
 
@@ -12,7 +12,9 @@ from hotline.api import blocked_error
 from hotline.errors import HotlineError, RateLimited
 from hotline.extensions import db
 from hotline.models import BlockKind, Sender
+from hotline.presence_watch import LOCAL_SIDS, WORKER
 from hotline.realtime import connection_state, conversation_room
+from hotline.services import presence, safety_net
 from hotline.services.blocks import Blocked, refuse_if_blocked
 from hotline.services.closing import end_by_resident
 from hotline.services.conversations import (
@@ -36,18 +38,31 @@ class ChatNamespace(Namespace):
     def on_connect(self, auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
-            with db.read() as session:
+            with db.transaction() as session:
                 conversation_id = conversation_for_token(session, token)
                 token_hash = hash_token(token)
                 _refuse_if_blocked(session, token_hash)
+                # A page is open: the resident is here (and one who had left
+                # the queue queues again).
+                presence.resident_connected(
+                    session, request.sid, conversation_id, WORKER
+                )
                 status = conversation_status(session, conversation_id)
         except HotlineError as error:
             raise refusal(error) from error
+        LOCAL_SIDS.add(request.sid)
         state = connection_state()
         state["conversation_id"] = conversation_id
         state["token_hash"] = token_hash
         join_room(conversation_room(conversation_id))
         emit("status", status.to_payload())
+
+    def on_disconnect(self, reason: Any = None) -> None:
+        LOCAL_SIDS.discard(request.sid)
+        conversation_id = connection_state().get("conversation_id")
+        if conversation_id is not None:
+            with db.transaction() as session:
+                presence.resident_disconnected(session, request.sid, conversation_id)
 
     def on_message(self, payload: Any = None) -> dict[str, Any]:
         payload = require_object(payload)
@@ -91,6 +106,13 @@ class ChatNamespace(Namespace):
             "has_more": len(messages) == SYNC_PAGE,
             "status": status.to_payload(),
         }
+
+    def on_leave(self, payload: Any = None) -> dict[str, Any]:
+        """Quick exit: a waiting resident leaves the queue at once; in an
+        active chat the counsellor is told."""
+        with db.transaction() as session:
+            safety_net.leave(session, connection_state()["conversation_id"])
+        return {"ok": True}
 
     def on_end(self, payload: Any = None) -> dict[str, Any]:
         with db.transaction() as session:

@@ -10,16 +10,18 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hotline.errors import Conflict, NotFound, NotHolder
+from hotline.errors import Conflict, EscalationStillOpen, NotFound, NotHolder
 from hotline.events import HeldChanged, QueueChanged, StatusChanged, record
 from hotline.models import (
     Conversation,
     ConversationState,
+    EscalationOutcome,
     Note,
     Outcome,
     WrapUp,
     utcnow,
 )
+from hotline.services import escalations
 
 NEEDS = ("supplies", "medicine", "medical", "care")
 
@@ -32,6 +34,10 @@ class WrapUpInput:
     needs: tuple[str, ...]
     follow_up: bool
     summary: str
+    # How the chat's open escalation ended, if it has one: a chat is never
+    # closed with an escalation left open behind it.
+    escalation_outcome: EscalationOutcome | None = None
+    escalation_notes: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,7 @@ def close_with_wrap_up(
         raise NotFound("No such conversation.")
     if conversation.counselor_id != counselor_id:
         raise NotHolder()
+    _resolve_open_escalation(session, conversation_id, counselor_id, wrap_up)
     session.execute(
         update(Conversation)
         .where(
@@ -150,4 +157,21 @@ def _note_view(note: Note) -> NoteView:
         body=note.body,
         created_at=note.created_at,
         kind=note.kind or "note",
+    )
+
+
+def _resolve_open_escalation(
+    session: Session, conversation_id: int, counselor_id: int, wrap_up: WrapUpInput
+) -> None:
+    open_escalation = escalations.open_escalation_of(session, conversation_id)
+    if open_escalation is None:
+        return
+    if wrap_up.escalation_outcome is None or not wrap_up.escalation_notes.strip():
+        raise EscalationStillOpen(escalation_id=open_escalation.escalation_id)
+    escalations.resolve_with_conversation(
+        session,
+        open_escalation.escalation_id,
+        actor_id=counselor_id,
+        outcome=wrap_up.escalation_outcome,
+        notes=wrap_up.escalation_notes,
     )

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, insert, select, union, update
+from sqlalchemy import bindparam, exists, func, insert, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -112,6 +112,8 @@ def start_conversation(
     """
     conversation, token = new_conversation(lang, Channel.CHAT, waiting_since=utcnow())
     conversation.previous_id = previous_id
+    # No page has connected yet: one that never does has left the queue.
+    conversation.resident_gone_at = conversation.created_at
     session.add(conversation)
     session.flush()
     record(session, QueueChanged())
@@ -198,11 +200,11 @@ _JOINED_STAFF = union(
 )
 
 
-def _next_seq(allowed: Any) -> Any:
+def _next_seq(allowed: Any, **clock: Any) -> Any:
     return (
         update(Conversation)
         .where(Conversation.id == _CONVERSATION_ID, allowed)
-        .values(last_seq=Conversation.last_seq + 1)
+        .values(last_seq=Conversation.last_seq + 1, **clock)
         .returning(
             Conversation.last_seq,
             Conversation.state,
@@ -218,11 +220,20 @@ def _next_seq(allowed: Any) -> Any:
     )
 
 
-_NEXT_SEQ_FOR_RESIDENT = _next_seq(Conversation.state != ConversationState.CLOSED)
+# The response clock (hotline.services.safety_net) runs from the first
+# resident message nobody has answered; any staff message stops it.
+_NEXT_SEQ_FOR_RESIDENT = _next_seq(
+    Conversation.state.in_((ConversationState.WAITING, ConversationState.ACTIVE)),
+    awaiting_reply_since=func.coalesce(
+        Conversation.awaiting_reply_since, bindparam("now")
+    ),
+)
 _NEXT_SEQ_FOR_STAFF = _next_seq(
     (Conversation.state == ConversationState.ACTIVE)
     & (Conversation.channel == Channel.CHAT)
-    & may_write_as_staff(_STAFF_ID)
+    & may_write_as_staff(_STAFF_ID),
+    awaiting_reply_since=None,
+    reply_alert_stage=0,
 )
 # Core, not ORM: the hot path needs the new id, not an object to track.
 _INSERT_MESSAGE = insert(Message.__table__).returning(Message.__table__.c.id)
@@ -258,7 +269,8 @@ def post_message(
         ).one_or_none()
     else:
         row = session.execute(
-            _NEXT_SEQ_FOR_RESIDENT, {"conversation_id": conversation_id}
+            _NEXT_SEQ_FOR_RESIDENT,
+            {"conversation_id": conversation_id, "now": utcnow()},
         ).one_or_none()
     if row is None:
         # A resend of a message stored before the conversation closed (or

@@ -69,6 +69,8 @@ class EscalationView:
     closed_at: datetime | None
     outcome: str | None
     notes: str
+    # The state of the chat it is about: the board shows a chat that ended.
+    conversation_state: str = "active"
 
     def to_payload(self) -> dict[str, Any]:
         def iso(value: datetime | None) -> str | None:
@@ -91,6 +93,7 @@ class EscalationView:
             "closed_at": iso(self.closed_at),
             "outcome": self.outcome,
             "notes": self.notes,
+            "conversation_state": self.conversation_state,
             "seconds_to_acknowledge": _seconds(self.opened_at, self.acknowledged_at),
             "seconds_to_close": _seconds(self.opened_at, self.closed_at),
         }
@@ -307,6 +310,33 @@ def close(
     )
 
 
+def resolve_with_conversation(
+    session: Session,
+    escalation_id: int,
+    *,
+    actor_id: int,
+    outcome: EscalationOutcome,
+    notes: str,
+) -> None:
+    """Close an escalation, from any state, as its chat is wrapped up."""
+    _transition(
+        session,
+        escalation_id,
+        allowed=(EscalationState.OPEN, *IN_HAND_STATES),
+        values={
+            "state": EscalationState.CLOSED,
+            "closed_by": actor_id,
+            "closed_at": utcnow(),
+            "outcome": outcome,
+            "notes": notes,
+        },
+        action="escalation_closed",
+        actor_id=actor_id,
+        outcome=str(outcome),
+        with_conversation=True,
+    )
+
+
 def _transition(
     session: Session,
     escalation_id: int,
@@ -352,6 +382,16 @@ def claim_realerts(session: Session, interval: timedelta) -> list[int]:
         .where(
             Escalation.state == EscalationState.OPEN,
             Escalation.last_alerted_at <= now - interval,
+            # Nobody can act on a chat that ended or a resident who left:
+            # alerting again would only teach people to ignore alerts. The
+            # escalation stays on the board until someone closes it.
+            Escalation.conversation_id.in_(
+                select(Conversation.id).where(
+                    Conversation.state.in_(
+                        (ConversationState.WAITING, ConversationState.ACTIVE)
+                    )
+                )
+            ),
         )
         .values(last_alerted_at=now, alert_count=Escalation.alert_count + 1)
         .returning(Escalation.id)
@@ -462,7 +502,8 @@ def _view_query() -> Select[Any]:
     acknowledger = aliased(User)
     assignee = aliased(User)
     return (
-        select(Escalation, acknowledger.username, assignee.username)
+        select(Escalation, acknowledger.username, assignee.username, Conversation.state)
+        .join(Conversation, Conversation.id == Escalation.conversation_id)
         .outerjoin(acknowledger, acknowledger.id == Escalation.acknowledged_by)
         .outerjoin(assignee, assignee.id == Escalation.assignee_id)
     )
@@ -487,8 +528,14 @@ def _views(session: Session, query: Select[Any]) -> list[EscalationView]:
             closed_at=escalation.closed_at,
             outcome=str(escalation.outcome) if escalation.outcome else None,
             notes=escalation.notes,
+            conversation_state=str(conversation_state),
         )
-        for escalation, acknowledged_by, assignee in session.execute(query).all()
+        for (
+            escalation,
+            acknowledged_by,
+            assignee,
+            conversation_state,
+        ) in session.execute(query).all()
     ]
     return views
 

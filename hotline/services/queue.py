@@ -377,7 +377,15 @@ def claim_conversation(
         claim = claim.where(~_window_opens_after(now))
     result = session.execute(
         claim.values(
-            state=ConversationState.ACTIVE, counselor_id=counselor_id, claimed_at=now
+            state=ConversationState.ACTIVE,
+            counselor_id=counselor_id,
+            claimed_at=now,
+            # What the resident wrote while waiting is now theirs to answer:
+            # the response clock starts at the claim.
+            awaiting_reply_since=case(
+                (Conversation.awaiting_reply_since.is_(None), None), else_=now
+            ),
+            reply_alert_stage=0,
         )
     )
     if result.rowcount != 1:

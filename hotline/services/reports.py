@@ -510,8 +510,8 @@ def wait_times(session: Session, start: date, end: date, tz: ZoneInfo) -> WaitRe
 def abandonment(
     session: Session, start: date, end: date, tz: ZoneInfo
 ) -> AbandonmentReport:
-    """Chats started in the range; abandoned = closed and never claimed by anyone
-    (the resident left the queue, or never came back)."""
+    """Chats started in the range; abandoned = left the queue (quick exit, or
+    page gone past the abandon limit), or closed, without ever being claimed."""
     never_claimed = _first_claimed_at().is_(None)
     chats, abandoned = session.execute(
         select(
@@ -521,7 +521,9 @@ def abandonment(
                     case(
                         (
                             and_(
-                                Conversation.state == ConversationState.CLOSED,
+                                Conversation.state.in_(
+                                    (ConversationState.CLOSED, ConversationState.LEFT)
+                                ),
                                 never_claimed,
                             ),
                             1,
