@@ -199,7 +199,7 @@ def test_a_vanished_holders_crisis_chat_returns_to_the_top_and_alerts(
     assert state_of(scalar, chat["conversation_id"]) == "waiting"
     # At the top of the queue, before the calm chat that came earlier.
     queue = events(worker, "queue", CONSOLE)[-1]["items"]
-    assert [item["conversation_id"] for item in queue][0] == chat["conversation_id"]
+    assert queue[0]["conversation_id"] == chat["conversation_id"]
     assert calm["conversation_id"] in [item["conversation_id"] for item in queue]
     notes = [m["body"] for m in events(resident, "message", CHAT)]
     assert "counselor_disconnected" in notes
