@@ -128,6 +128,8 @@ def load_config(instance_path: Path) -> dict[str, object]:
         # keeps their place, and how long a resident message may go
         # unanswered before the holder (then supervisors) are alerted; high
         # and crisis chats get at most a third of that.
+        # Waiting residents hear their place at most this often (per worker).
+        "POSITION_PUSH_SECONDS": _float_env("HOTLINE_POSITION_PUSH_SECONDS", 2.0),
         "DUTY_GRACE_SECONDS": _int_env("HOTLINE_DUTY_GRACE_SECONDS", 120),
         "HOLDER_GRACE_SECONDS": _int_env("HOTLINE_HOLDER_GRACE_SECONDS", 120),
         "ABANDON_SECONDS": _int_env("HOTLINE_ABANDON_SECONDS", 300),

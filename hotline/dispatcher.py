@@ -41,7 +41,9 @@ from hotline.services.queue import (
     conversation_status,
     estimate_minutes,
     held_conversation,
+    queue_snapshot,
     service_pace,
+    waiting_order,
     waiting_queue,
 )
 
@@ -129,21 +131,72 @@ def deliver_message(
 
 
 def _queue_changed(session: Session, _event: ev.QueueChanged) -> None:
-    """The whole queue to staff and fresh positions to waiting residents."""
-    items = waiting_queue(session)
-    _to_console("queue", {"items": [item.to_payload() for item in items]}, STAFF_ROOM)
-    pace = service_pace(session) if items else None
-    for position, item in enumerate(items, 1):
-        socketio.emit(
-            "status",
-            {
-                "state": "waiting",
-                "position": position,
-                "estimated_minutes": estimate_minutes(position, pace),
-            },
-            to=conversation_room(item.conversation_id),
-            namespace=CHAT_NAMESPACE,
+    """The queue's first page to staff; waiting residents' places, coalesced."""
+    _to_console("queue", queue_snapshot(session), STAFF_ROOM)
+    position_pushes().request()
+
+
+def _queue_item_changed(session: Session, event: ev.QueueItemChanged) -> None:
+    items = waiting_queue(session, conversation_id=event.conversation_id)
+    if items:
+        _to_console("queue_item", items[0].to_payload(), STAFF_ROOM)
+
+
+class PositionPushes:
+    """Tells waiting residents their place when it changed, at most once per
+    ``POSITION_PUSH_SECONDS`` per worker, however many changes came in
+    between: under a surge every message would otherwise cost one push per
+    waiting resident. One indexed scan gives every place at once, and only
+    residents whose place or estimate changed since this worker last told
+    them get a push. ``POSITION_PUSH_SECONDS`` 0 pushes at once (tests)."""
+
+    def __init__(self) -> None:
+        self._scheduled = False
+        self._told: dict[int, tuple[int, int | None]] = {}
+
+    def request(self) -> None:
+        delay = current_app.config["POSITION_PUSH_SECONDS"]
+        if delay <= 0:
+            self.push()
+            return
+        if self._scheduled:
+            return
+        self._scheduled = True
+        socketio.start_background_task(
+            self._push_later, current_app._get_current_object(), delay
         )
+
+    def _push_later(self, app: Any, delay: float) -> None:
+        socketio.sleep(delay)
+        self._scheduled = False
+        try:
+            with app.app_context():
+                self.push()
+        except Exception:
+            logger.exception("pushing queue positions failed")
+
+    def push(self) -> None:
+        with db.read() as session:
+            order = waiting_order(session)
+            pace = service_pace(session) if order else None
+        told: dict[int, tuple[int, int | None]] = {}
+        for position, conversation_id in enumerate(order, 1):
+            now = (position, estimate_minutes(position, pace))
+            told[conversation_id] = now
+            if self._told.get(conversation_id) == now:
+                continue
+            socketio.emit(
+                "status",
+                {"state": "waiting", "position": now[0], "estimated_minutes": now[1]},
+                to=conversation_room(conversation_id),
+                namespace=CHAT_NAMESPACE,
+            )
+        self._told = told
+
+
+def position_pushes() -> PositionPushes:
+    """This app's position pushes (one per app: tests build many apps)."""
+    return current_app.extensions.setdefault("hotline.positions", PositionPushes())
 
 
 def _status_changed(session: Session, event: ev.StatusChanged) -> None:
@@ -388,4 +441,5 @@ _HANDLERS: dict[type, Callable[[Session, Any], None]] = {
     ev.SessionsRevoked: _sessions_revoked,
     ev.UnansweredAlert: _unanswered_alert,
     ev.NoResponderOnDuty: _no_responder_on_duty,
+    ev.QueueItemChanged: _queue_item_changed,
 }

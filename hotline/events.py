@@ -184,3 +184,11 @@ class UnansweredAlert:
 @dataclass(frozen=True)
 class NoResponderOnDuty:
     """The last on-duty responder's duty ended: crisis alerts reach nobody."""
+
+
+@dataclass(frozen=True)
+class QueueItemChanged:
+    """A waiting chat's own line changed (a new message, same level): only
+    that item is sent again; nobody's place in the queue moved."""
+
+    conversation_id: int

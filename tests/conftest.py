@@ -47,6 +47,8 @@ def app_config(database_url: str) -> dict[str, Any]:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "PHONE_KEYS": [TEST_PHONE_KEY],
+        # Places in the queue are pushed at once, so tests see them.
+        "POSITION_PUSH_SECONDS": 0,
     }
 
 

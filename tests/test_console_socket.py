@@ -65,9 +65,30 @@ def test_queue_shows_preview_of_latest_resident_words(
     resident.emit(
         "message", {"client_id": "msg-0001", "body": "家里没米了"}, namespace=CHAT
     )
-    item = events(console, "queue", NS)[-1]["items"][0]
+    # Only that item is sent again: nobody's place moved.
+    item = events(console, "queue_item", NS)[-1]
+    assert item["conversation_id"] == chat["conversation_id"]
     assert item["preview"] == "家里没米了"
     assert item["message_count"] == 1
+
+
+def test_a_queue_push_stays_small_however_long_the_queue(
+    app, start_chat, resident_socket, counselor_socket
+):
+    from hotline.services.queue import QUEUE_PAGE
+
+    chats = [start_chat() for _ in range(QUEUE_PAGE + 30)]
+    console = counselor_socket()
+    snapshot = events(console, "queue", NS)[-1]
+    assert len(snapshot["items"]) == QUEUE_PAGE
+    assert snapshot["total"] == QUEUE_PAGE + 30
+    assert snapshot["counts"]["low"] == QUEUE_PAGE + 30
+    # A message from the last in line changes one item, not the whole queue.
+    before = len(events(console, "queue", NS))
+    last = resident_socket(chats[-1]["token"])
+    last.emit("message", {"client_id": "msg-0001", "body": "还在等"}, namespace=CHAT)
+    assert len(events(console, "queue", NS)) == before
+    assert events(console, "queue_item", NS)[-1]["preview"] == "还在等"
 
 
 def test_full_conversation_round_trip(

@@ -56,9 +56,9 @@ from hotline.services.queue import (
     LoadLimits,
     claim_conversation,
     held_conversations,
+    queue_snapshot,
     release_conversation,
     require_holder,
-    waiting_queue,
 )
 from hotline.services.transcripts import read_transcript
 from hotline.services.wellbeing import break_until, was_hard
@@ -119,7 +119,7 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
         join_room(counselor_room(user_id))
         join_room(STAFF_ROOM)
         with db.read() as session:
-            queue = waiting_queue(session)
+            queue = queue_snapshot(session)
             held = held_conversations(session, user_id)
             until = break_until(session, user_id)
             snapshot = (
@@ -127,7 +127,7 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
                 if role in (Role.SOCIAL_WORKER, Role.SUPERVISOR)
                 else None
             )
-        emit("queue", {"items": [item.to_payload() for item in queue]})
+        emit("queue", queue)
         emit("held", {"items": [h.to_payload() for h in held]})
         # A reload within the grace period finds duty as it was; after a
         # long absence the person is told that (and why) their duty ended.

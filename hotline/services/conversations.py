@@ -20,7 +20,13 @@ from hotline.errors import (
     NotHolder,
     Unauthorized,
 )
-from hotline.events import HeldChanged, MessagePosted, QueueChanged, record
+from hotline.events import (
+    HeldChanged,
+    MessagePosted,
+    QueueChanged,
+    QueueItemChanged,
+    record,
+)
 from hotline.models import (
     Assessment,
     AuditEvent,
@@ -337,8 +343,12 @@ def post_message(
     )
     record(session, MessagePosted(posted))
     if holder_id is None and state is ConversationState.WAITING:
-        # A waiting chat's level and last line are what the queue shows.
-        record(session, QueueChanged())
+        # A waiting chat's level and last line are what the queue shows; only
+        # a higher level moves it (and everyone behind it).
+        if posted.risk_raised:
+            record(session, QueueChanged())
+        else:
+            record(session, QueueItemChanged(conversation_id))
     elif holder_id is not None and posted.risk_raised:
         record(session, HeldChanged(holder_id, conversation_id))
     return posted

@@ -184,8 +184,17 @@ def _queue_order() -> tuple[Any, ...]:
     )
 
 
-def waiting_queue(session: Session) -> list[QueueItem]:
-    """Waiting conversations in service order, with a preview of the latest words."""
+# The console is sent at most this many queue items at once (the most urgent,
+# then longest waiting) with counts per level for the rest: a push's size
+# does not grow with the queue (docs/decisions.md, "The queue under surge").
+QUEUE_PAGE = 50
+
+
+def waiting_queue(
+    session: Session, limit: int | None = None, conversation_id: int | None = None
+) -> list[QueueItem]:
+    """Waiting conversations in service order, with a preview of the latest
+    words: the first ``limit`` of them, or just ``conversation_id``."""
     latest_resident_seq = (
         select(func.max(Message.seq))
         .where(
@@ -204,6 +213,7 @@ def waiting_queue(session: Session) -> list[QueueItem]:
         .correlate(Conversation)
         .scalar_subquery()
     )
+    only = [] if conversation_id is None else [Conversation.id == conversation_id]
     rows = session.execute(
         select(
             Conversation.id,
@@ -217,8 +227,9 @@ def waiting_queue(session: Session) -> list[QueueItem]:
             Callback,
         )
         .outerjoin(Callback, Callback.conversation_id == Conversation.id)
-        .where(Conversation.state == ConversationState.WAITING)
+        .where(Conversation.state == ConversationState.WAITING, *only)
         .order_by(*_queue_order())
+        .limit(limit)
     ).all()
     now = utcnow()
     return [
@@ -235,6 +246,35 @@ def waiting_queue(session: Session) -> list[QueueItem]:
         )
         for row in rows
     ]
+
+
+def queue_snapshot(session: Session, limit: int = QUEUE_PAGE) -> dict[str, Any]:
+    """The console's ``queue`` push: the first page, and how many wait at each
+    level in all."""
+    counts = dict(
+        session.execute(
+            select(Conversation.risk_level, func.count())
+            .where(Conversation.state == ConversationState.WAITING)
+            .group_by(Conversation.risk_level)
+        ).all()
+    )
+    return {
+        "items": [item.to_payload() for item in waiting_queue(session, limit)],
+        "total": sum(counts.values()),
+        "counts": {str(level): counts.get(level, 0) for level in RiskLevel},
+    }
+
+
+def waiting_order(session: Session) -> list[int]:
+    """The ids of every waiting conversation, in service order: one indexed
+    scan gives every resident's position at once."""
+    return list(
+        session.scalars(
+            select(Conversation.id)
+            .where(Conversation.state == ConversationState.WAITING)
+            .order_by(*_queue_order())
+        )
+    )
 
 
 def _callback_summary(
