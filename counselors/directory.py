@@ -8,6 +8,7 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -18,6 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import validate_csrf
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -25,13 +27,14 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     TextAreaField,
+    ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from counselors.permissions import requires
-from hotline.errors import InvalidInput
-from hotline.extensions import db
+from hotline.errors import CsrfFailed, InvalidInput
+from hotline.extensions import csrf, db
 from hotline.labels import (
     follow_up_status_names,
     resource_category_names,
@@ -43,6 +46,8 @@ from hotline.services.resources import InvalidResource, Problem
 from hotline.validation import text_field
 
 bp = Blueprint("directory", __name__, template_folder="templates")
+# Room for the multipart envelope around an imported file.
+IMPORT_ENVELOPE_BYTES = 64 * 1024
 
 LANGUAGE_CHOICES = [SelectChoice("zh", "中文"), SelectChoice("en", "English")]
 STATUS_FILTERS = ("active", "retired", "all")
@@ -107,19 +112,21 @@ def _render_index(import_form: ImportForm, problems: list[str]) -> str:
         category = None
     area = request.args.get("area", "").strip()
     text = request.args.get("q", "").strip()[:100]
-    found = resources.list_resources(
-        db.session,
-        category=category,
-        area=area or None,
-        active={"active": True, "retired": False}.get(status),
-        text=text or None,
-    )
+    with db.read() as session:
+        found = resources.list_resources(
+            session,
+            category=category,
+            area=area or None,
+            active={"active": True, "retired": False}.get(status),
+            text=text or None,
+        )
+        areas = resources.areas(session)
     return render_template(
         "admin/resources.html",
         user=current_user,
         role_names=role_names(),
         resources=found,
-        areas=resources.areas(db.session),
+        areas=areas,
         filters={"status": status, "category": category, "area": area, "q": text},
         category_names=resource_category_names(),
         import_form=import_form,
@@ -140,7 +147,8 @@ def new() -> Any:
         except InvalidResource as error:
             problems = [problem_text(p) for p in error.problems]
         else:
-            resources.create(db.session, data)
+            with db.transaction() as session:
+                resources.create(session, data)
             flash(_("Resource added."), "info")
             return redirect(url_for("directory.index"))
     return _render_form(form, problems, resource=None)
@@ -151,7 +159,8 @@ def new() -> Any:
 @requires("directory")
 def edit(resource_id: int) -> Any:
     """Change a resource's details."""
-    resource = resources.get(db.session, resource_id)
+    with db.read() as session:
+        resource = resources.get(session, resource_id)
     # Shown on GET; a submitted form's values take precedence.
     form = _resource_form(
         data={
@@ -172,7 +181,8 @@ def edit(resource_id: int) -> Any:
         except InvalidResource as error:
             problems = [problem_text(p) for p in error.problems]
         else:
-            resources.update(db.session, resource_id, data)
+            with db.transaction() as session:
+                resources.update(session, resource_id, data)
             flash(_("Resource saved."), "info")
             return redirect(url_for("directory.index"))
     return _render_form(form, problems, resource=resource)
@@ -187,6 +197,8 @@ def _render_form(
         for error in field.errors
         if field.name != "csrf_token"
     ]
+    with db.read() as session:
+        areas = resources.areas(session)
     return render_template(
         "admin/resource_form.html",
         user=current_user,
@@ -194,7 +206,7 @@ def _render_form(
         form=form,
         problems=problems,
         resource=resource,
-        areas=resources.areas(db.session),
+        areas=areas,
     )
 
 
@@ -204,22 +216,35 @@ def _render_form(
 def set_active(resource_id: int) -> Any:
     """Retire a resource, or bring a retired one back."""
     active = request.form.get("active") == "1"
-    resources.set_active(db.session, resource_id, active)
+    with db.transaction() as session:
+        resources.set_active(session, resource_id, active)
     flash(_("Resource reactivated.") if active else _("Resource retired."), "info")
     return redirect(url_for("directory.index", status="all"))
 
 
 @bp.post("/admin/resources/import")
+@csrf.exempt  # checked below, once the larger body limit is in force
 @login_required
 @requires("directory")
 def import_csv() -> Any:
-    """Add or update resources from a CSV file: every row, or none."""
+    """Add or update resources from a CSV file: every row, or none.
+
+    The one request allowed above the app's 64 KB body limit: a file up to
+    ``MAX_IMPORT_BYTES`` (2 MB) and its multipart envelope.
+    """
+    request.max_content_length = resources.MAX_IMPORT_BYTES + IMPORT_ENVELOPE_BYTES
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except ValidationError as error:
+            raise CsrfFailed() from error
     form = ImportForm()
     if not form.validate_on_submit():
         return _render_index(form, problems=[_("Choose a CSV file to import.")])
     data = form.file.data.read(resources.MAX_IMPORT_BYTES + 1)
     try:
-        report = resources.import_csv(db.session, data)
+        with db.transaction() as session:
+            report = resources.import_csv(session, data)
     except InvalidResource as error:
         problems = [problem_text(p, in_csv=True) for p in error.problems]
         return _render_index(form, problems=problems), 400
@@ -231,6 +256,15 @@ def import_csv() -> Any:
         ),
         "info",
     )
+    if report.formulas:
+        flash(
+            _(
+                "Some cells start like a spreadsheet formula (%(cells)s). They "
+                "were stored as plain text; check that they are what you meant.",
+                cells=", ".join(report.formulas[:10]),
+            ),
+            "error",
+        )
     return redirect(url_for("directory.index"))
 
 
@@ -239,8 +273,10 @@ def import_csv() -> Any:
 @requires("directory")
 def export_csv() -> Response:
     """The whole directory as CSV, with a BOM so spreadsheets read it as UTF-8."""
+    with db.read() as session:
+        exported = resources.export_csv(session)
     return Response(
-        "\ufeff" + resources.export_csv(db.session),
+        "\ufeff" + exported,
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=resources.csv"},
     )
@@ -254,11 +290,13 @@ def referral_list() -> str:
     status = request.args.get("status") or None
     if status not in {s.value for s in FollowUpStatus}:
         status = None
+    with db.read() as session:
+        listed = referrals.list_referrals(session, status)
     return render_template(
         "supervisor/referrals.html",
         user=current_user,
         role_names=role_names(),
-        referrals=referrals.list_referrals(db.session, status),
+        referrals=listed,
         status=status,
         status_names=follow_up_status_names(),
         category_names=resource_category_names(),
@@ -277,9 +315,10 @@ def follow_up(referral_id: int) -> Any:
     note = text_field(
         form, "note", max_chars=referrals.MAX_FOLLOW_UP_NOTE_CHARS, required=False
     )
-    referrals.set_follow_up(
-        db.session, referral_id, int(current_user.id), FollowUpStatus(status), note
-    )
+    with db.transaction() as session:
+        referrals.set_follow_up(
+            session, referral_id, int(current_user.id), FollowUpStatus(status), note
+        )
     flash(_("Follow-up saved."), "info")
     return redirect(
         url_for("directory.referral_list", status=request.args.get("status") or None)

@@ -166,10 +166,8 @@ def test_only_the_holder_may_refer(
 def test_retired_unknown_and_closed_are_refused(app, held_chat, add_resource):
     cid, _, console = held_chat
     old = add_resource("Old pantry", contact="1")
-    with app.app_context():
-        session = db.new_session()
+    with app.app_context(), db.transaction() as session:
         resources.retire(session, old)
-        session.close()
     ack = emit(console, "refer", conversation_id=cid, resource_id=old)
     assert ack["error"]["code"] == "conflict"
     assert emit(console, "refer", conversation_id=cid, resource_id=999)["error"][

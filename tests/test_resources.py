@@ -389,3 +389,56 @@ def test_counselors_cannot_reach_the_directory_pages(directory_admin):
     assert http.get("/admin/resources").status_code == 403
     assert http.post("/admin/resources/new", data=FORM).status_code == 403
     assert http.get("/admin/resources/export.csv").status_code == 403
+
+
+# --- CSV formula injection and the import size (issue #19, points 6 and 9) ---
+
+
+def _import(http, text: str):
+    return http.post(
+        "/admin/resources/import?lang=en",
+        data={"file": (io.BytesIO(text.encode()), "resources.csv")},
+        content_type="multipart/form-data",
+    )
+
+
+def test_export_neutralises_formulas_and_import_warns(app, directory_admin):
+    http = directory_admin()
+    risky = (
+        HEADER
+        + '"=HYPERLINK(""http://evil.example"",""help"")",food,,+86 21 6666 0000,'
+        + ",,@SUM(A1),\n"
+    )
+    response = _import(http, risky)
+    assert response.status_code == 302
+    warning = http.get("/admin/resources?lang=en").get_data(as_text=True)
+    assert "start like a spreadsheet formula" in warning
+    assert "2: name" in warning and "2: notes" in warning
+    # A phone number starting with + is data, not a formula.
+    assert "2: contact" not in warning
+    exported = http.get("/admin/resources/export.csv").get_data(as_text=True)
+    row = exported.splitlines()[1]
+    assert row.startswith("\"'=HYPERLINK(")
+    assert ",'+86 21 6666 0000," in row
+    assert ",'@SUM(A1)," in row
+    # What was exported imports back unchanged (the quote is ours).
+    before = http.get("/admin/resources/export.csv").get_data(as_text=True)
+    assert _import(http, before.lstrip("\ufeff")).status_code == 302
+    assert http.get("/admin/resources/export.csv").get_data(as_text=True) == before
+
+
+def test_an_import_up_to_the_documented_size_is_accepted(app, directory_admin):
+    from hotline.services.resources import MAX_IMPORT_BYTES
+
+    http = directory_admin()
+    rows = [f"Pantry {n},food,,1,,,{'x' * 150},\n" for n in range(6000)]
+    body = HEADER + "".join(rows)
+    assert 116 * 1024 < len(body.encode()) < MAX_IMPORT_BYTES
+    response = _import(http, body)
+    assert response.status_code == 302, response.status_code
+    too_big = _import(http, HEADER + "x" * (MAX_IMPORT_BYTES + 10))
+    assert too_big.status_code in (400, 413)
+    # Every other request keeps the 64 KB limit.
+    assert (
+        http.post("/admin/resources/new", data={"x": "y" * 70_000}).status_code == 413
+    )

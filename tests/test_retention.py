@@ -70,15 +70,13 @@ def closed_chat(
         {"conversation_id": conversation_id, "name": "王阿姨"},
         namespace=CONSOLE,
     )
-    with app.app_context():
-        session = db.new_session()
+    with app.app_context(), db.transaction() as session:
         pharmacy = resources.create(
             session,
             resources.parse_fields(
                 {"name": "Pharmacy", "category": "medicine", "contact": "120"}
             ),
         )
-        session.close()
     referred = counselor.emit(
         "refer",
         {"conversation_id": conversation_id, "resource_id": pharmacy},

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -164,6 +165,9 @@ class InvalidResource(InvalidInput):
 class ImportReport:
     added: int
     updated: int
+    # Cells that a spreadsheet would run as a formula ("line 3: notes"):
+    # stored as text, and the importer is warned.
+    formulas: tuple[str, ...] = ()
 
 
 def parse_fields(
@@ -260,7 +264,7 @@ def create(session: Session, data: ResourceInput) -> int:
     resource = Resource(created_at=now, updated_at=now)
     _apply(resource, data, now)
     session.add(resource)
-    session.commit()
+    session.flush()
     return resource.id
 
 
@@ -268,7 +272,6 @@ def update(session: Session, resource_id: int, data: ResourceInput) -> None:
     """Replace a resource's details."""
     resource = _resource(session, resource_id)
     _apply(resource, data, utcnow())
-    session.commit()
 
 
 def set_active(session: Session, resource_id: int, active: bool) -> None:
@@ -277,7 +280,6 @@ def set_active(session: Session, resource_id: int, active: bool) -> None:
     if resource.active != active:
         resource.active = active
         resource.updated_at = utcnow()
-    session.commit()
 
 
 def retire(session: Session, resource_id: int) -> None:
@@ -287,9 +289,7 @@ def retire(session: Session, resource_id: int) -> None:
 
 def get(session: Session, resource_id: int) -> ResourceView:
     """One resource, active or retired."""
-    view = _view(_resource(session, resource_id))
-    session.rollback()
-    return view
+    return _view(_resource(session, resource_id))
 
 
 def list_resources(
@@ -317,9 +317,7 @@ def list_resources(
     query = query.order_by(
         Resource.active.desc(), Resource.category, Resource.name, Resource.id
     )
-    views = [_view(resource) for resource in session.scalars(query)]
-    session.rollback()
-    return views
+    return [_view(resource) for resource in session.scalars(query)]
 
 
 def areas(session: Session) -> list[str]:
@@ -330,7 +328,6 @@ def areas(session: Session) -> list[str]:
         .distinct()
         .order_by(Resource.area)
     ).all()
-    session.rollback()
     return list(rows)
 
 
@@ -352,7 +349,6 @@ def _matches(text: str) -> Any:
 def _resource(session: Session, resource_id: int) -> Resource:
     resource = session.get(Resource, resource_id)
     if resource is None:
-        session.rollback()
         raise NotFound("No such resource.")
     return resource
 
@@ -412,7 +408,6 @@ def suggest(session: Session, conversation_id: int) -> list[ResourceView]:
     conversation = _conversation(session, conversation_id)
     categories = categories_for(conversation.needs, conversation.risk_level)
     if not categories:
-        session.rollback()
         return []
     candidates = session.scalars(
         select(Resource).where(
@@ -427,9 +422,7 @@ def suggest(session: Session, conversation_id: int) -> list[ResourceView]:
         categories=categories,
         other_areas=not _norm(conversation.area),
     )
-    views = [_view(resource) for resource in ranked[:MAX_SUGGESTIONS]]
-    session.rollback()
-    return views
+    return [_view(resource) for resource in ranked[:MAX_SUGGESTIONS]]
 
 
 def search(session: Session, conversation_id: int, text: str) -> list[ResourceView]:
@@ -446,15 +439,12 @@ def search(session: Session, conversation_id: int, text: str) -> list[ResourceVi
         categories=[],
         other_areas=True,
     )
-    views = [_view(resource) for resource in ranked[:MAX_SEARCH_RESULTS]]
-    session.rollback()
-    return views
+    return [_view(resource) for resource in ranked[:MAX_SEARCH_RESULTS]]
 
 
 def _conversation(session: Session, conversation_id: int) -> Conversation:
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
-        session.rollback()
         raise NotFound("No such conversation.")
     return conversation
 
@@ -504,18 +494,17 @@ def export_csv(session: Session) -> str:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for resource in list_resources(session):
-        writer.writerow(
-            [
-                resource.name,
-                resource.category,
-                resource.area,
-                resource.contact,
-                resource.opening_hours,
-                ";".join(resource.languages),
-                resource.notes,
-                "yes" if resource.active else "no",
-            ]
-        )
+        cells = [
+            resource.name,
+            resource.category,
+            resource.area,
+            resource.contact,
+            resource.opening_hours,
+            ";".join(resource.languages),
+            resource.notes,
+            "yes" if resource.active else "no",
+        ]
+        writer.writerow([escape_cell(cell) for cell in cells])
     return buffer.getvalue()
 
 
@@ -524,7 +513,7 @@ def import_csv(session: Session, data: bytes) -> ImportReport:
 
     Raises InvalidResource listing every problem with its line number.
     """
-    rows = _parse_csv(data)
+    rows, formulas = _parse_csv(data)
     existing = {
         (_norm(resource.name), _norm(resource.area)): resource
         for resource in session.scalars(select(Resource))
@@ -540,11 +529,10 @@ def import_csv(session: Session, data: bytes) -> ImportReport:
         else:
             updated += 1
         _apply(resource, item, now)
-    session.commit()
-    return ImportReport(added=added, updated=updated)
+    return ImportReport(added=added, updated=updated, formulas=formulas)
 
 
-def _parse_csv(data: bytes) -> list[ResourceInput]:
+def _parse_csv(data: bytes) -> tuple[list[ResourceInput], tuple[str, ...]]:
     if len(data) > MAX_IMPORT_BYTES:
         raise InvalidResource([Problem("too_big", limit=MAX_IMPORT_BYTES)])
     text = _decode(data)
@@ -566,6 +554,7 @@ def _parse_csv(data: bytes) -> list[ResourceInput]:
     if problems:
         raise InvalidResource(problems)
     parsed: list[ResourceInput] = []
+    formulas: list[str] = []
     first_line: dict[tuple[str, str], int] = {}
     line = reader.line_num
     for row in reader:
@@ -573,7 +562,12 @@ def _parse_csv(data: bytes) -> list[ResourceInput]:
         start, line = line + 1, reader.line_num
         if not any(cell.strip() for cell in row):
             continue
-        fields = dict(zip(names, row, strict=False))
+        fields = {
+            name: unescape_cell(cell) for name, cell in zip(names, row, strict=False)
+        }
+        formulas += [
+            f"{start}: {name}" for name, cell in fields.items() if _is_formula(cell)
+        ]
         try:
             item = parse_fields(fields, line=start)
         except InvalidResource as error:
@@ -594,7 +588,30 @@ def _parse_csv(data: bytes) -> list[ResourceInput]:
         parsed.append(item)
     if problems:
         raise InvalidResource(problems)
-    return parsed
+    return parsed, tuple(formulas)
+
+
+# A cell a spreadsheet would evaluate: OWASP's "CSV injection" characters.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Phone numbers and ranges ("+86 21 6666 0000", "-") are data, not formulas.
+_PLAIN = re.compile(r"[+-]?[\d\s()./-]*")
+
+
+def escape_cell(value: str) -> str:
+    """OWASP's rule for CSV export: a cell that starts like a formula is
+    prefixed with a single quote, so spreadsheets show it as text."""
+    return f"'{value}" if value.startswith(_FORMULA_START) else value
+
+
+def unescape_cell(value: str) -> str:
+    """Undo ``escape_cell``, so that an exported file imports unchanged."""
+    if value.startswith("'") and value[1:].startswith(_FORMULA_START):
+        return value[1:]
+    return value
+
+
+def _is_formula(value: str) -> bool:
+    return value.startswith(_FORMULA_START) and not _PLAIN.fullmatch(value.strip())
 
 
 def _decode(data: bytes) -> str:
