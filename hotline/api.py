@@ -56,7 +56,12 @@ def start_chat() -> Any:
             previous_id = history.previous_for_chat(
                 session, payload.get("previous_token")
             )
-            conversation_id, token = start_conversation(session, lang, previous_id)
+            conversation_id, token = start_conversation(
+                session,
+                lang,
+                previous_id,
+                max_waiting=current_app.config["MAX_WAITING_CHATS"],
+            )
             remember_address(session, conversation_id, address)
     except Blocked as error:
         raise blocked_error() from error

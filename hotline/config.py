@@ -128,6 +128,9 @@ def load_config(instance_path: Path) -> dict[str, object]:
         # keeps their place, and how long a resident message may go
         # unanswered before the holder (then supervisors) are alerted; high
         # and crisis chats get at most a third of that.
+        # Past this many waiting chats a new one is refused with a clear
+        # message offering a callback (a wait of hours helps nobody).
+        "MAX_WAITING_CHATS": _int_env("HOTLINE_MAX_WAITING_CHATS", 3000),
         # Waiting residents hear their place at most this often (per worker).
         "POSITION_PUSH_SECONDS": _float_env("HOTLINE_POSITION_PUSH_SECONDS", 2.0),
         "DUTY_GRACE_SECONDS": _int_env("HOTLINE_DUTY_GRACE_SECONDS", 120),

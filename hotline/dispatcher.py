@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from hotline import events as ev
 from hotline.extensions import db, socketio
-from hotline.models import ConsolePresence, Conversation
+from hotline.models import ConsolePresence, Conversation, ConversationState
 from hotline.realtime import (
     CHAT_NAMESPACE,
     CONSOLE_NAMESPACE,
@@ -43,6 +43,7 @@ from hotline.services.queue import (
     held_conversation,
     queue_snapshot,
     service_pace,
+    status_payload,
     waiting_order,
     waiting_queue,
 )
@@ -187,7 +188,7 @@ class PositionPushes:
                 continue
             socketio.emit(
                 "status",
-                {"state": "waiting", "position": now[0], "estimated_minutes": now[1]},
+                status_payload(ConversationState.WAITING, *now),
                 to=conversation_room(conversation_id),
                 namespace=CHAT_NAMESPACE,
             )

@@ -73,6 +73,15 @@ class EscalationStillOpen(Conflict):
     )
 
 
+class QueueFull(HotlineError):
+    code = "queue_full"
+    status = 503
+    default_message = (
+        "Very many people are waiting right now. Please leave a callback "
+        "request, or call one of the emergency numbers if you are in danger."
+    )
+
+
 class NotAChat(Conflict):
     code = "not_a_chat"
     default_message = "This is a callback request: phone the resident and log the call."

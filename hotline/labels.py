@@ -239,6 +239,14 @@ def error_messages() -> dict[str, str]:
             "The resident asked to be called later: their time window has not "
             "opened yet."
         ),
+        "queue_full": _(
+            "Very many people are waiting right now. Please leave a callback "
+            "request, or call one of the emergency numbers if you are in danger."
+        ),
+        "escalation_open": _(
+            "This conversation has an open escalation: say how it ended before "
+            "closing the conversation."
+        ),
     }
 
 

@@ -28,6 +28,7 @@ def test_connect_with_token_reports_waiting_position(start_chat, resident_socket
         "state": "waiting",
         "position": 2,
         "estimated_minutes": None,
+        "long_wait": False,
     }
     assert first["conversation_id"] != second["conversation_id"]
 
@@ -74,6 +75,7 @@ def test_sync_returns_messages_after_seq(start_chat, resident_socket):
         "state": "waiting",
         "position": 1,
         "estimated_minutes": None,
+        "long_wait": False,
     }
     assert ack["has_more"] is False
 

@@ -109,6 +109,7 @@ def test_full_conversation_round_trip(
         "state": "active",
         "position": None,
         "estimated_minutes": None,
+        "long_wait": False,
     }
 
     sync = console.emit(
@@ -225,6 +226,7 @@ def test_release_returns_the_chat_to_the_queue(
         "state": "waiting",
         "position": 1,
         "estimated_minutes": None,
+        "long_wait": False,
     }
     assert [
         i["conversation_id"] for i in events(console, "queue", NS)[-1]["items"]

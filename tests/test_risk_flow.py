@@ -373,6 +373,7 @@ def test_joining_a_waiting_chat_takes_it_out_of_the_queue(
         "state": "active",
         "position": None,
         "estimated_minutes": None,
+        "long_wait": False,
     }
     assert events(worker, "queue", CONSOLE)[-1]["items"] == []
     reply = worker.emit(

@@ -60,7 +60,12 @@ def test_waiting_residents_get_an_estimate(app, start_chat, resident_socket):
     second = start_chat()
     resident = resident_socket(second["token"])
     status = events(resident, "status", CHAT)[-1]
-    assert status == {"state": "waiting", "position": 2, "estimated_minutes": 10}
+    assert status == {
+        "state": "waiting",
+        "position": 2,
+        "estimated_minutes": 10,
+        "long_wait": False,
+    }
     assert first["conversation_id"] < second["conversation_id"]
 
 

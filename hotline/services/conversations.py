@@ -18,9 +18,11 @@ from hotline.errors import (
     NotAChat,
     NotFound,
     NotHolder,
+    QueueFull,
     Unauthorized,
 )
 from hotline.events import (
+    CrisisContactsShown,
     HeldChanged,
     MessagePosted,
     QueueChanged,
@@ -109,13 +111,30 @@ def hash_token(token: str) -> str:
 
 
 def start_conversation(
-    session: Session, lang: str, previous_id: int | None = None
+    session: Session,
+    lang: str,
+    previous_id: int | None = None,
+    *,
+    max_waiting: int | None = None,
 ) -> tuple[int, str]:
     """Open a waiting conversation; returns its id and the secret resume token.
 
     ``previous_id`` links a returning resident's earlier conversation (with
-    their consent, see ``hotline.services.history``).
+    their consent, see ``hotline.services.history``). With ``max_waiting``,
+    QueueFull when that many chats already wait: better told at once to
+    leave a callback than to wait for hours.
     """
+    if max_waiting is not None:
+        waiting = session.scalar(
+            select(func.count())
+            .select_from(Conversation)
+            .where(
+                Conversation.state == ConversationState.WAITING,
+                Conversation.channel == Channel.CHAT,
+            )
+        )
+        if waiting >= max_waiting:
+            raise QueueFull()
     conversation, token = new_conversation(lang, Channel.CHAT, waiting_since=utcnow())
     conversation.previous_id = previous_id
     # No page has connected yet: one that never does has left the queue.
@@ -321,6 +340,10 @@ def post_message(
             escalation_id = escalations.open_if_needed(
                 session, conversation_id, level=RiskLevel.CRISIS, source="triage"
             )
+            if state is ConversationState.WAITING:
+                # Nobody is with them yet: where to get help, at once, while
+                # the chat jumps the queue.
+                record(session, CrisisContactsShown(conversation_id))
     view = MessageView(
         conversation_id=conversation_id,
         seq=seq,

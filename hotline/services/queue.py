@@ -114,11 +114,25 @@ class ConversationStatus:
     estimated_minutes: int | None = None
 
     def to_payload(self) -> dict[str, Any]:
-        return {
-            "state": str(self.state),
-            "position": self.position,
-            "estimated_minutes": self.estimated_minutes,
-        }
+        return status_payload(self.state, self.position, self.estimated_minutes)
+
+
+# A wait this long is told to the resident straight away, with a callback
+# or self-help offered instead of an endless wait.
+LONG_WAIT_MINUTES = 60
+
+
+def status_payload(
+    state: ConversationState, position: int | None, estimated_minutes: int | None
+) -> dict[str, Any]:
+    """The resident's ``status`` push (docs/protocol.md)."""
+    return {
+        "state": str(state),
+        "position": position,
+        "estimated_minutes": estimated_minutes,
+        "long_wait": estimated_minutes is not None
+        and estimated_minutes >= LONG_WAIT_MINUTES,
+    }
 
 
 # The wait estimate uses the pace of claims over the last hour, and only
