@@ -82,7 +82,9 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     write and whose transactions start deferred, so they never wait for or
     hold the write lock.
     """
-    options: dict[str, Any] = {"future": True}
+    # hide_parameters: a failed statement's message (and so any log of it)
+    # never carries the values, which may be what a resident wrote.
+    options: dict[str, Any] = {"future": True, "hide_parameters": True}
     if url.startswith("sqlite"):
         options["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
