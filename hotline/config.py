@@ -99,6 +99,11 @@ def load_config(instance_path: Path) -> dict[str, object]:
         # Staff are signed out after this long without a request or event.
         "STAFF_IDLE_MINUTES": _int_env("HOTLINE_STAFF_IDLE_MINUTES", 30),
         "SESSION_REFRESH_EACH_REQUEST": True,
+        # SQLite only: how long a write waits for the write lock (held by
+        # another process, say a backup) before it is refused as "busy".
+        "SQLITE_WRITE_WAIT_SECONDS": _float_env(
+            "HOTLINE_SQLITE_WRITE_WAIT_SECONDS", 10.0
+        ),
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "MAX_MESSAGE_CHARS": 4000,
         # Per-connection message rate: bursts of MESSAGE_BURST, then

@@ -24,13 +24,21 @@ readers apart").
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, g
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.errors import DatabaseBusy
+
+# How long SQLite itself waits for a lock (in C, blocking the whole worker
+# under gevent); longer waits for the write lock happen in _begin_immediate.
+SQLITE_BUSY_SECONDS = 0.05
 
 # Session.info keys of the unit of work.
 _IN_UNIT = "hotline.unit_of_work"
@@ -75,18 +83,27 @@ class UnitOfWorkSession(Session):
             )
 
 
-def make_engine(url: str, *, read_only: bool = False) -> Engine:
+def make_engine(
+    url: str, *, read_only: bool = False, write_wait_seconds: float = 10.0
+) -> Engine:
     """Create an engine tuned for the backend named by ``url``.
 
     ``read_only`` (SQLite only) makes an engine whose connections refuse to
     write and whose transactions start deferred, so they never wait for or
-    hold the write lock.
+    hold the write lock. A writer waits up to ``write_wait_seconds`` for the
+    write lock, in Python, so that under gevent the rest of the worker runs
+    meanwhile; then the write is refused with ``DatabaseBusy``.
     """
     # hide_parameters: a failed statement's message (and so any log of it)
     # never carries the values, which may be what a resident wrote.
     options: dict[str, Any] = {"future": True, "hide_parameters": True}
     if url.startswith("sqlite"):
-        options["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        # SQLite's own busy wait sleeps in C, which would freeze every
+        # greenlet of a gevent worker: keep it short and wait in Python.
+        options["connect_args"] = {
+            "check_same_thread": False,
+            "timeout": SQLITE_BUSY_SECONDS,
+        }
     else:
         options.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
     engine = create_engine(url, **options)
@@ -96,7 +113,7 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
             event.listen(engine, "connect", _refuse_writes)
             event.listen(engine, "begin", _begin_deferred)
         else:
-            event.listen(engine, "begin", _begin_immediate)
+            event.listen(engine, "begin", _begin_immediate(write_wait_seconds))
     return engine
 
 
@@ -125,14 +142,31 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
     cursor.close()
 
 
-def _begin_immediate(connection: Any) -> None:
-    # Take the write lock at BEGIN so two writers queue on busy_timeout
-    # instead of failing with "database is locked" on lock upgrade.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _begin_immediate(wait_seconds: float) -> Callable[[Any], None]:
+    """Take the write lock at BEGIN, so two writers queue instead of failing
+    with "database is locked" on lock upgrade; wait for it cooperatively."""
+
+    def begin(connection: Any) -> None:
+        deadline = time.monotonic() + wait_seconds
+        pause = 0.002
+        while True:
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as error:
+                if "locked" not in str(error.orig) or time.monotonic() > deadline:
+                    if "locked" in str(error.orig):
+                        raise DatabaseBusy() from error
+                    raise
+            # time.sleep yields to other greenlets under gevent.
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+    return begin
 
 
 def _refuse_writes(dbapi_connection: Any, _record: Any) -> None:
@@ -168,7 +202,9 @@ class Database:
         # to be closed by the garbage collector.
         self.dispose()
         url = app.config["DATABASE_URL"]
-        self.engine = make_engine(url)
+        self.engine = make_engine(
+            url, write_wait_seconds=app.config.get("SQLITE_WRITE_WAIT_SECONDS", 10.0)
+        )
         self.session_factory = sessionmaker(
             self.engine, class_=UnitOfWorkSession, expire_on_commit=False
         )

@@ -115,3 +115,11 @@ class InternalError(HotlineError):
     code = "internal_error"
     status = 500
     default_message = "Something went wrong on our side; please try again."
+
+
+class DatabaseBusy(HotlineError):
+    """The database stayed locked (another process holds its write lock)."""
+
+    code = "busy"
+    status = 503
+    default_message = "The service is busy; please try again in a moment."
