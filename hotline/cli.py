@@ -111,14 +111,13 @@ def database_group() -> None:
 @database_group.command()
 def upgrade() -> None:
     """Migrate the database to the newest schema; add missing default quick replies."""
-    from hotline.extensions import db
     from hotline.migrate import upgrade as run_upgrade
     from hotline.services.canned import install_default_library
 
     app = _app()
     run_upgrade(app.config["DATABASE_URL"])
     click.echo("database is at the newest schema")
-    with app.app_context(), db.transaction() as session:
+    with _transaction(app) as session:
         added = install_default_library(session)
     if added:
         click.echo(f"added {added} quick replies to the shared library")
@@ -181,13 +180,12 @@ def purge(dry_run: bool) -> None:
     )
 
 
-def _attach_triage() -> None:
-    """Mount ``triage``'s commands, adding ``train --with-feedback``.
-
-    The triage library cannot read the database, so the web app exports the
-    staff's level corrections to a JSON-lines file and hands it to training
-    as one more ``--extra`` file.
-    """
+def _triage_group() -> click.Group:
+    """``triage``'s commands under ``hotline triage``, its ``train`` with
+    ``--with-feedback``: the triage library cannot read the database, so the
+    web app exports the staff's level corrections to a JSON-lines file and
+    hands it to training as one more ``--extra`` file. Triage's own commands
+    are left as they are (a copy is extended, not the original)."""
     from triage.cli import triage_cli
 
     train = triage_cli.commands["train"]
@@ -205,15 +203,25 @@ def _attach_triage() -> None:
                 options["extra"] = (*options["extra"], path)
             return train_callback(**options)
 
-    train.params.append(
-        click.Option(
-            ["--with-feedback"],
-            is_flag=True,
-            help="Also train on the triage corrections staff made in the app.",
-        )
+    with_feedback = click.Command(
+        train.name,
+        callback=train_with_feedback,
+        params=[
+            *train.params,
+            click.Option(
+                ["--with-feedback"],
+                is_flag=True,
+                help="Also train on the triage corrections staff made in the app.",
+            ),
+        ],
+        help=train.help,
+        short_help=train.short_help,
     )
-    train.callback = train_with_feedback
-    main.add_command(triage_cli)
+    return click.Group(
+        triage_cli.name,
+        commands={**triage_cli.commands, "train": with_feedback},
+        help=triage_cli.help,
+    )
 
 
 def export_feedback(path: Path) -> int:
@@ -228,4 +236,4 @@ def export_feedback(path: Path) -> int:
     return len(rows)
 
 
-_attach_triage()
+main.add_command(_triage_group())

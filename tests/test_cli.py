@@ -60,8 +60,7 @@ def test_feedback_export_has_the_corrected_messages(
     app, database_url, make_user, tmp_path, monkeypatch
 ):
     counselor = make_user("ana")
-    with app.app_context():
-        session = db.new_session()
+    with app.app_context(), db.transaction() as session:
         cid, _ = conversations.start_conversation(session, "zh")
         conversations.post_message(
             session,
@@ -78,7 +77,6 @@ def test_feedback_export_has_the_corrected_messages(
             to_level=RiskLevel.CRISIS,
             reason="on a rooftop at night, alone",
         )
-        session.close()
     monkeypatch.setenv("HOTLINE_DATABASE_URL", database_url)
     monkeypatch.setenv("HOTLINE_SECRET_KEY", "cli-test")
     path = tmp_path / "feedback.jsonl"
@@ -93,3 +91,13 @@ def test_triage_commands_are_mounted():
     assert "--with-feedback" in result.output
     for command in ("score", "evaluate", "explain"):
         assert command in CliRunner().invoke(main, ["triage", "--help"]).output
+
+
+def test_importing_the_app_cli_leaves_triage_commands_as_they_are():
+    import hotline.cli
+    from triage.cli import triage_cli
+
+    options = [p.name for p in triage_cli.commands["train"].params]
+    assert "with_feedback" not in options
+    train = hotline.cli.main.commands["triage"].commands["train"]
+    assert "with_feedback" in [p.name for p in train.params]

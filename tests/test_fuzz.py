@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_socketio import SocketIOTestClient
+from flask_socketio import Namespace, SocketIOTestClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +25,7 @@ from counselors.console.namespace import ConsoleNamespace
 from hotline.errors import HotlineError
 from hotline.extensions import socketio
 from hotline.models import Role
+from hotline.resident.chat_namespace import ChatNamespace
 from tests.conftest import PASSWORD
 
 CHAT = "/chat"
@@ -54,11 +55,20 @@ CLEAN_CODES = (_codes(HotlineError) | {"too_many_requests"}) - {
     "internal_error",
     "error",
 }
-CONSOLE_EVENTS = sorted(
-    name.removeprefix("on_")
-    for name in vars(ConsoleNamespace)
-    if name.startswith("on_") and name not in ("on_connect", "on_disconnect")
-)
+
+
+def namespace_events(namespace: type) -> list[str]:
+    """Every event a namespace really handles, its mixins' included
+    (``dir``, not ``vars``: mixin handlers live on the base classes)."""
+    return sorted(
+        name.removeprefix("on_")
+        for name in dir(namespace)
+        if name.startswith("on_") and name not in ("on_connect", "on_disconnect")
+    )
+
+
+CONSOLE_EVENTS = namespace_events(ConsoleNamespace)
+CHAT_EVENTS = namespace_events(ChatNamespace)
 
 
 # --- hostile values ---------------------------------------------------------
@@ -208,7 +218,7 @@ LONE_SURROGATE_BODY = {"client_id": "fuzz-client-1", "body": "a\ud800b"}
 @example(event="sync", payload={"after_seq": 2**63})
 @example(event="end", payload=[None] * 3)
 @given(
-    event=st.sampled_from(["message", "sync", "end"]),
+    event=st.sampled_from(CHAT_EVENTS),
     payload=mutated({"client_id": "fuzz-client-1", "body": "hello", "after_seq": 0}),
 )
 def test_resident_events_refuse_hostile_payloads_cleanly(
@@ -225,7 +235,7 @@ def test_resident_events_refuse_hostile_payloads_cleanly(
 
 
 @FUZZ
-@given(event=st.sampled_from(["message", "sync"]), payload=hostile_values)
+@given(event=st.sampled_from(CHAT_EVENTS), payload=hostile_values)
 def test_resident_events_take_several_arguments_and_none(
     start_chat, resident_socket, bystander, event, payload
 ):
@@ -250,12 +260,24 @@ def test_hostile_connect_auth_is_refused(app, bystander, auth):
     bystander.still_served()
 
 
-def test_console_events_are_all_fuzzed():
-    # New events are picked up by the fuzzer on their own; this only fails if
-    # the namespace stopped exposing the ones the protocol documents.
+def test_every_event_of_every_namespace_is_fuzzed():
+    # Handlers defined in mixins (transfers, monitoring, wellbeing) count too.
+    mixins = [base for base in ConsoleNamespace.__mro__[1:] if base is not Namespace]
+    from_mixins = {
+        name.removeprefix("on_")
+        for mixin in mixins
+        for name in vars(mixin)
+        if name.startswith("on_")
+    }
+    assert from_mixins >= {"transfer_accept", "whisper", "monitor", "pause"}
+    assert from_mixins <= set(CONSOLE_EVENTS)
     assert {"claim", "message", "close", "join", "close_escalation"} <= set(
         CONSOLE_EVENTS
     )
+    assert len(CONSOLE_EVENTS) > len(
+        [name for name in vars(ConsoleNamespace) if name.startswith("on_")]
+    )
+    assert {"message", "sync", "end", "leave"} <= set(CHAT_EVENTS)
 
 
 @pytest.fixture
