@@ -284,6 +284,15 @@ def resident_strings() -> dict[str, object]:
             "Someone new from our team has joined the conversation."
         ),
         "supervisor_joined": _("A supervisor has joined the conversation."),
+        "counselor_disconnected": _(
+            "Your counsellor lost their connection. You are back at the front of "
+            "the queue, and the next counsellor will see what you wrote."
+        ),
+        "long_wait": _(
+            "The wait is long right now. You can ask us to call you back instead, "
+            "or use the self-help below while you wait."
+        ),
+        "resident_left": _("You left the chat page earlier."),
         "crisis_contacts": _(
             "If you are in danger right now, please call one of these numbers:"
         ),
@@ -438,6 +447,23 @@ def console_strings() -> dict[str, object]:
             "Someone new from our team has joined the conversation."
         ),
         "supervisor_joined": _("A supervisor has joined the conversation."),
+        "counselor_disconnected": _(
+            "The counsellor's console was gone too long: the chat went back to "
+            "the queue."
+        ),
+        "resident_left": _("The resident left the page (quick exit)."),
+        "duty_ended": _(
+            "Your duty ended while your console was closed, so crisis alerts no "
+            "longer reach you. Press “On duty” to start again."
+        ),
+        "unanswered_alert": _(
+            "Conversation #{id}: the resident has waited {clock} for an answer."
+        ),
+        "chat_ended": _("chat ended"),
+        "no_responder_alert": _(
+            "Nobody is on duty to receive crisis alerts: a social worker or "
+            "supervisor should go on duty now."
+        ),
         "transfers": transfer_strings(),
         "monitor": monitor_strings(),
         "canned": canned_strings(),

@@ -303,6 +303,11 @@ def test_an_unanswered_message_alerts_the_holder_then_supervisors(
     alert = events(counselor, "safety_alert", CONSOLE)[-1]
     assert (alert["kind"], alert["stage"]) == ("unanswered", 1)
     assert events(supervisor, "safety_alert", CONSOLE) == []
+    # The board lists it as gone quiet.
+    quiet = events(supervisor, "escalations", CONSOLE)[-1]["quiet"]
+    assert [(q["conversation_id"], q["holder"]) for q in quiet] == [
+        (chat["conversation_id"], "ana")
+    ]
     assert later(app, 361).alerted == [(chat["conversation_id"], 2)]
     assert events(supervisor, "safety_alert", CONSOLE)[-1]["stage"] == 2
     # An answer stops the clock.

@@ -316,6 +316,9 @@ def alert_unanswered(
                 UnansweredAlert(conversation_id, holder_id, stage, str(level), since),
             )
             alerted.append((conversation_id, stage))
+    if alerted:
+        # The board lists the chats gone quiet.
+        record(session, EscalationsChanged())
     return alerted
 
 
