@@ -29,6 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from hotline import http, i18n, throttle
     from hotline.extensions import babel, csrf, db, limiter, login_manager, socketio
+    from hotline.sockets import same_origin
 
     db.init_app(app)
     csrf.init_app(app)
@@ -45,7 +46,7 @@ def _init_extensions(app: Flask) -> None:
         message_queue=app.config["MESSAGE_QUEUE"],
         # Same-origin only: a foreign page must not open a staff socket with
         # the counsellor's cookie.
-        cors_allowed_origins=app.config.get("SOCKETIO_ALLOWED_ORIGINS"),
+        cors_allowed_origins=app.config.get("SOCKETIO_ALLOWED_ORIGINS") or same_origin,
         max_http_buffer_size=64 * 1024,
         ping_interval=app.config["SOCKETIO_PING_INTERVAL"],
         ping_timeout=app.config["SOCKETIO_PING_TIMEOUT"],

@@ -58,6 +58,19 @@ def disconnect_soon(delay: float = 0.5) -> None:
     socketio.start_background_task(hang_up)
 
 
+def same_origin(origin: str, environ: dict[str, Any]) -> bool:
+    """Socket.IO's origin check: the page's own origin only.
+
+    The scheme is the request's (ProxyFix sets it from X-Forwarded-Proto only
+    when HOTLINE_PROXY_HOPS trusts a proxy); the host is the Host header,
+    never a client-supplied X-Forwarded-Host, which python-engineio's default
+    check would also accept.
+    """
+    host = environ.get("HTTP_HOST")
+    scheme = environ.get("wsgi.url_scheme", "http")
+    return bool(host) and origin == f"{scheme}://{host}"
+
+
 def _arguments_fit() -> bool:
     # A client may send any number of arguments with an event; too many is
     # bad input, not a crash, so tell it apart from a TypeError in a handler.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request
@@ -117,12 +118,16 @@ def audit_api() -> Any:
     return jsonify({"entries": [entry.to_payload() for entry in entries]})
 
 
+_CONVERSATION_ID = re.compile(r"[0-9]{1,9}")
+
+
 def _audit_filters() -> dict[str, Any]:
     action = request.args.get("action") or None
     if action is not None and action not in audit.ACTIONS:
         raise InvalidInput("Unknown action.", field="action")
     conversation = request.args.get("conversation") or None
-    if conversation is not None and not conversation.isdigit():
+    # ASCII digits only ("²".isdigit() is true), and within a database integer.
+    if conversation is not None and not _CONVERSATION_ID.fullmatch(conversation):
         raise InvalidInput("conversation must be a number.", field="conversation")
     return {
         "action": action,

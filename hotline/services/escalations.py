@@ -18,6 +18,7 @@ from hotline.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    NotHolder,
 )
 from hotline.events import (
     EscalationAssigned,
@@ -290,9 +291,16 @@ def close(
     outcome: EscalationOutcome,
     notes: str,
 ) -> None:
-    """Close an acknowledged escalation; only with an outcome and notes."""
+    """Close an acknowledged escalation; only with an outcome and notes.
+
+    Only the responder who has it in hand (its assignee, or whoever
+    acknowledged it when nobody is assigned) or a supervisor closes it
+    (docs/roles.md): another responder's "closed" would end someone else's
+    outreach without them.
+    """
     if not notes.strip():
         raise InvalidInput("Write what was done before closing.", field="notes")
+    _require_in_charge(session, escalation_id, actor_id)
     _transition(
         session,
         escalation_id,
@@ -308,6 +316,25 @@ def close(
         actor_id=actor_id,
         outcome=str(outcome),
     )
+
+
+def _require_in_charge(session: Session, escalation_id: int, actor_id: int) -> None:
+    row = session.execute(
+        select(Escalation.acknowledged_by, Escalation.assignee_id).where(
+            Escalation.id == escalation_id
+        )
+    ).one_or_none()
+    if row is None:
+        return  # _transition says it does not exist
+    in_charge = row.assignee_id if row.assignee_id is not None else row.acknowledged_by
+    if in_charge is None or in_charge == actor_id:
+        return
+    role = session.scalar(select(User.role).where(User.id == actor_id))
+    if role != Role.SUPERVISOR:
+        raise NotHolder(
+            "Only the responder in charge of this escalation, or a supervisor, "
+            "can close it."
+        )
 
 
 def resolve_with_conversation(

@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from hotline.errors import InvalidInput, NotFound
+from hotline.errors import InvalidInput, NotFound, NotHolder
 from hotline.events import BreakChanged, DebriefChanged, record
 from hotline.models import (
+    AuditEvent,
     Conversation,
     ConversationState,
     DebriefRequest,
@@ -122,7 +123,13 @@ def break_until(session: Session, user_id: int) -> datetime | None:
 def request_debrief(
     session: Session, user_id: int, conversation_id: int | None, note: str
 ) -> DebriefView:
-    """Ask a supervisor for a debrief (after a hard conversation)."""
+    """Ask a supervisor for a debrief (after a hard conversation).
+
+    A conversation named must exist and be one the counsellor took part in
+    (claimed, was handed, joined or holds): a debrief is about their chat.
+    """
+    if conversation_id is not None:
+        _require_taken_part(session, user_id, conversation_id)
     request = DebriefRequest(
         counselor_id=user_id,
         conversation_id=conversation_id,
@@ -136,6 +143,35 @@ def request_debrief(
     )
     record(session, DebriefChanged(request.id))
     return get_debrief(session, request.id)
+
+
+# Audit actions that make a staff member part of a conversation.
+_TOOK_PART = (
+    "claim",
+    "transfer_accepted",
+    "escalation_joined",
+    "escalation_taken_over",
+    "chat_joined_openly",
+)
+
+
+def _require_taken_part(session: Session, user_id: int, conversation_id: int) -> None:
+    holder = session.scalar(
+        select(Conversation.counselor_id).where(Conversation.id == conversation_id)
+    )
+    if holder is None and session.get(Conversation, conversation_id) is None:
+        raise NotFound("No such conversation.")
+    if holder == user_id:
+        return
+    took_part = session.scalar(
+        select(AuditEvent.id).where(
+            AuditEvent.actor_id == user_id,
+            AuditEvent.conversation_id == conversation_id,
+            AuditEvent.action.in_(_TOOK_PART),
+        )
+    )
+    if took_part is None:
+        raise NotHolder("You can ask for a debrief about your own conversations.")
 
 
 def handle_debrief(
