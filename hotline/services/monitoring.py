@@ -210,11 +210,6 @@ def join_openly(session: Session, conversation_id: int, supervisor_id: int) -> b
     return True
 
 
-def joined_supervisors(session: Session, conversation_id: int) -> set[int]:
-    """Supervisors who joined this conversation openly."""
-    return _joined(session, conversation_id)
-
-
 def _joined(session: Session, conversation_id: int) -> set[int]:
     return set(
         session.scalars(
