@@ -172,7 +172,7 @@ def return_chats_of_the_absent(
         .execution_options(synchronize_session=False)
     ).all()
     returned = [row[0] for row in rows]
-    _reopen_escalations_of_the_absent(session, absent)
+    reopened = _reopen_escalations_of_the_absent(session, absent)
     for conversation_id, channel, level in rows:
         audit.record(
             session,
@@ -184,31 +184,68 @@ def return_chats_of_the_absent(
         record(session, StatusChanged(conversation_id))
         if channel is Channel.CHAT:
             post_system_message(session, conversation_id, COUNSELOR_DISCONNECTED)
-        if level.rank >= URGENT_RANK:
+        if level.rank >= URGENT_RANK and (
             escalations.open_if_needed(
                 session, conversation_id, level=level, source="holder_lost"
             )
+            is None
+        ):
+            _alert_again(session, conversation_id, already=reopened)
     if returned:
         record(session, QueueChanged())
     return returned
 
 
-def _reopen_escalations_of_the_absent(session: Session, absent: Any) -> None:
-    # An escalation in the hands of someone who vanished is nobody's: it
-    # goes back to open and alerts again at once.
-    reopened = list(
+def _alert_again(session: Session, conversation_id: int, already: list[int]) -> None:
+    # The chat already had an escalation (open, or in the hands of someone
+    # still here): its responders hear at once that nobody holds it now.
+    alerted = list(
         session.scalars(
             update(Escalation)
             .where(
+                Escalation.conversation_id == conversation_id,
                 Escalation.state != EscalationState.CLOSED,
-                Escalation.state != EscalationState.OPEN,
-                Escalation.assignee_id.in_(absent),
+                Escalation.id.not_in(already),
             )
+            .values(last_alerted_at=utcnow(), alert_count=Escalation.alert_count + 1)
+            .returning(Escalation.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    record(session, *(EscalationDue(escalation_id) for escalation_id in alerted))
+    if alerted:
+        record(session, EscalationsChanged())
+
+
+def _reopen_escalations_of_the_absent(session: Session, absent: Any) -> list[int]:
+    # An escalation in the hands of someone who vanished is nobody's: it
+    # goes back to open and, while its chat goes on, alerts again at once.
+    # Once the chat ended (or its resident left) it reopens without an
+    # alert: nobody can act on it but to close it, and re-alerts stop there.
+    in_hand_of_the_absent = (
+        Escalation.state != EscalationState.CLOSED,
+        Escalation.state != EscalationState.OPEN,
+        Escalation.assignee_id.in_(absent),
+    )
+    chat_goes_on = Escalation.conversation_id.in_(
+        select(Conversation.id).where(
+            Conversation.state.in_(
+                (ConversationState.WAITING, ConversationState.ACTIVE)
+            )
+        )
+    )
+    nobodys = {
+        "state": EscalationState.OPEN,
+        "assignee_id": None,
+        "acknowledged_by": None,
+        "acknowledged_at": None,
+    }
+    reopened = list(
+        session.scalars(
+            update(Escalation)
+            .where(*in_hand_of_the_absent, chat_goes_on)
             .values(
-                state=EscalationState.OPEN,
-                assignee_id=None,
-                acknowledged_by=None,
-                acknowledged_at=None,
+                **nobodys,
                 last_alerted_at=utcnow(),
                 alert_count=Escalation.alert_count + 1,
             )
@@ -216,7 +253,16 @@ def _reopen_escalations_of_the_absent(session: Session, absent: Any) -> None:
             .execution_options(synchronize_session=False)
         )
     )
-    for escalation_id in reopened:
+    quietly = list(
+        session.scalars(
+            update(Escalation)
+            .where(*in_hand_of_the_absent, ~chat_goes_on)
+            .values(**nobodys)
+            .returning(Escalation.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    for escalation_id in (*reopened, *quietly):
         audit.record(
             session,
             "escalation_reopened",
@@ -224,9 +270,10 @@ def _reopen_escalations_of_the_absent(session: Session, absent: Any) -> None:
             escalation_id=escalation_id,
             reason="responder's console gone past the grace period",
         )
-        record(session, EscalationDue(escalation_id))
-    if reopened:
+    record(session, *(EscalationDue(escalation_id) for escalation_id in reopened))
+    if reopened or quietly:
         record(session, EscalationsChanged())
+    return reopened
 
 
 def mark_left(session: Session, abandon: timedelta, now: datetime) -> list[int]:
