@@ -124,7 +124,7 @@ def supervisor(make_user, auth):
 
 
 def test_an_open_socket_is_refused_and_hung_up_once_blocked(
-    supervisor, client, start_chat, resident_socket
+    supervisor, client, start_chat, resident_socket, scalar
 ):
     chat = start_chat(lang="en")
     resident = resident_socket(chat["token"])
@@ -138,20 +138,33 @@ def test_an_open_socket_is_refused_and_hung_up_once_blocked(
     assert ack["ok"] is False
     assert ack["error"]["code"] == "blocked"
     assert {c["number"] for c in ack["error"]["details"]["crisis_contacts"]} >= {"120"}
+    assert hung_up(resident, scalar)
+
+
+def hung_up(resident, scalar) -> bool:
+    """Whether the server hangs the socket up (shortly after its refusal),
+    its disconnect handler included (it must not outlive the test)."""
     deadline = time.monotonic() + 5
-    while resident.is_connected(CHAT) and time.monotonic() < deadline:
+
+    def gone() -> bool:
+        return not resident.is_connected(CHAT) and not scalar(
+            text("SELECT count(*) FROM resident_presence")
+        )
+
+    while not gone() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not resident.is_connected(CHAT)
+    return gone()
 
 
 def test_a_sync_from_a_blocked_socket_is_refused(
-    supervisor, client, start_chat, resident_socket
+    supervisor, client, start_chat, resident_socket, scalar
 ):
     chat = start_chat()
     resident = resident_socket(chat["token"])
     block(client, chat["conversation_id"])
     ack = resident.emit("sync", {"after_seq": 0}, namespace=CHAT, callback=True)
     assert ack["error"]["code"] == "blocked"
+    assert hung_up(resident, scalar)
 
 
 def test_a_new_chat_from_a_blocked_address_is_refused_without_a_token(
