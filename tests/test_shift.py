@@ -421,14 +421,6 @@ class Resident:
     def status(self) -> dict[str, Any]:
         return self.page.got("status")[-1]
 
-    def statuses(self) -> list[tuple[datetime, Any]]:
-        return [
-            (at, data)
-            for page in self.pages
-            for at, event, data in list(page.timeline)
-            if event == "status"
-        ]
-
     def system_notes(self) -> list[str]:
         return [
             message["body"]
@@ -1074,6 +1066,8 @@ def test_a_shift_with_reloads_drops_vanishing_residents_and_a_sigkill(
     assert cid["r0"] in c1.held()
     shift.reload(s2, w0)
     assert s2.tab.got("duty")[-1] == {"on_duty": True, "ended": None}
+    shift.reload(s1, w1)
+    assert cid["r2"] in s1.held()
     shift.leave(c2)
     r["r6"].close()
     r["r5"].page.call("leave", {})
@@ -1119,6 +1113,8 @@ def test_a_shift_with_reloads_drops_vanishing_residents_and_a_sigkill(
     shift.fail_over(w1, w0)
     assert cid["r0"] in c1.held()
     assert cid["r3"] in c3.held() and cid["r4"] in c3.held()
+    assert cid["r2"] in s1.held()
+    assert s1.tab.got("duty")[-1] == {"on_duty": True, "ended": None}
     wait_for(
         lambda: r["r7"].status.get("position") == expected_position(live, cid["r7"]),
         WAIT,
