@@ -84,6 +84,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "directory": frozenset({SUPERVISOR, ADMIN}),
     # administration
     "admin": frozenset({ADMIN}),
+    # operational metrics (GET /metrics; scrapers use a token or an address)
+    "metrics": frozenset({SUPERVISOR, ADMIN}),
 }
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])

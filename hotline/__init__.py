@@ -101,7 +101,7 @@ def _register_blueprints(app: Flask) -> None:
     from counselors.console import views as console_views
     from counselors.supervisor import safety
     from counselors.supervisor import views as supervisor_views
-    from hotline import api, assets, callbacks_api
+    from hotline import api, assets, callbacks_api, metrics
     from hotline.resident import views as resident_views
 
     for blueprint in (
@@ -117,5 +117,6 @@ def _register_blueprints(app: Flask) -> None:
         directory.bp,
         safety.bp,
         canned_admin.bp,
+        metrics.bp,
     ):
         app.register_blueprint(blueprint)

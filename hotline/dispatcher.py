@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from hotline import events as ev
 from hotline.extensions import db, socketio
+from hotline.metrics import observe_push
 from hotline.models import ConsolePresence, Conversation, ConversationState
 from hotline.realtime import (
     CHAT_NAMESPACE,
@@ -109,7 +110,7 @@ def deliver_message(
     message's own UPDATE) nobody besides the holder joined, and the lookup
     is skipped.
     """
-    socketio.emit(
+    _emit(
         "message",
         message.to_payload(),
         to=conversation_room(message.conversation_id),
@@ -186,7 +187,7 @@ class PositionPushes:
             told[conversation_id] = now
             if self._told.get(conversation_id) == now:
                 continue
-            socketio.emit(
+            _emit(
                 "status",
                 status_payload(ConversationState.WAITING, *now),
                 to=conversation_room(conversation_id),
@@ -202,7 +203,7 @@ def position_pushes() -> PositionPushes:
 
 def _status_changed(session: Session, event: ev.StatusChanged) -> None:
     status = conversation_status(session, event.conversation_id)
-    socketio.emit(
+    _emit(
         "status",
         status.to_payload(),
         to=conversation_room(event.conversation_id),
@@ -297,7 +298,7 @@ def crisis_lines() -> list[dict[str, str]]:
 
 def show_crisis_contacts(conversation_id: int) -> None:
     """Show the resident the emergency numbers right away."""
-    socketio.emit(
+    _emit(
         "crisis_contacts",
         {"lines": crisis_lines()},
         to=conversation_room(conversation_id),
@@ -306,7 +307,13 @@ def show_crisis_contacts(conversation_id: int) -> None:
 
 
 def _to_console(event: str, payload: Any, room: str) -> None:
-    socketio.emit(event, payload, to=room, namespace=CONSOLE_NAMESPACE)
+    _emit(event, payload, to=room, namespace=CONSOLE_NAMESPACE)
+
+
+def _emit(event: str, payload: Any, *, to: str, namespace: str) -> None:
+    """Every push leaves here: counted and sized (hotline.metrics), then sent."""
+    observe_push(event, payload, namespace)
+    socketio.emit(event, payload, to=to, namespace=namespace)
 
 
 # --- blocks ------------------------------------------------------------------
@@ -323,7 +330,7 @@ def _contact_blocked(session: Session, event: ev.ContactBlocked) -> None:
     with force_locale(lang or "zh"):
         refusal = blocked_error().to_dict()["error"]
     room = conversation_room(event.conversation_id)
-    socketio.emit("blocked", refusal, to=room, namespace=CHAT_NAMESPACE)
+    _emit("blocked", refusal, to=room, namespace=CHAT_NAMESPACE)
     socketio.close_room(room, namespace=CHAT_NAMESPACE)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import current_app, request
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from hotline.api import blocked_error
 from hotline.errors import HotlineError, RateLimited
 from hotline.extensions import db
+from hotline.metrics import observe_ack
 from hotline.models import BlockKind, Sender
 from hotline.presence_watch import LOCAL_SIDS, WORKER
 from hotline.realtime import connection_state, conversation_room
@@ -65,6 +67,7 @@ class ChatNamespace(Namespace):
                 presence.resident_disconnected(session, request.sid, conversation_id)
 
     def on_message(self, payload: Any = None) -> dict[str, Any]:
+        received = time.perf_counter()
         payload = require_object(payload)
         client_id = client_id_field(payload)
         body = text_field(
@@ -89,6 +92,8 @@ class ChatNamespace(Namespace):
                 client_id=client_id,
                 assessment=assessment,
             )
+        # Until the unit of work (and the pushes it dispatched) is done.
+        observe_ack(time.perf_counter() - received)
         return {"ok": True, "seq": posted.message.seq}
 
     def on_sync(self, payload: Any = None) -> dict[str, Any]:
