@@ -11,7 +11,7 @@ CATALOGS := $(patsubst %.po,%.mo,$(wildcard hotline/translations/*/LC_MESSAGES/m
 # tests do not touch the database backend).
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: setup run test test-postgres bench lint format db model translations clean
+.PHONY: setup run test test-postgres bench bench-surge lint format db model translations clean
 
 setup: $(INSTALLED) $(NPM_INSTALLED) $(CATALOGS) db model
 
@@ -45,6 +45,12 @@ test-postgres: setup
 
 bench: setup
 	$(BIN)/python -m bench
+
+# Issue 20's surge: 2,000 residents waiting, 100 of them writing, one console,
+# against the bare and the durable relay; `make bench-surge ARGS=--quick`
+# is the small one (under two minutes).
+bench-surge: setup
+	$(BIN)/python -m bench --surge --modes gevent $(ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

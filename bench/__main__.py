@@ -5,13 +5,19 @@
     python -m bench --only relay --modes gevent --duration 20
     python -m bench --only chat --only hotline-2w --postgres URL
     python -m bench --sweep 100,200,300 --only relay --only hotline --modes gevent
+    python -m bench --surge --modes gevent          # 2,000 waiting, 100 writing
+    python -m bench --surge --waiting 1000 --writing 100 --consoles 1
+    python -m bench --surge --sweep 250,500,1000,2000,4000 --modes gevent
 
 Each run starts its own servers on free 127.0.0.1 ports and stops them on the
 way out (also on Ctrl+C). The table is printed and written between markers in
 ``bench/results.md`` (one block per profile, so a quick run never overwrites
 the default one); ``--json`` keeps the raw numbers too. ``--sweep`` runs each
 target at rising loads to find where r→c p99 crosses 500 ms, writes its own
-block and plots latency against load beside the results file.
+block and plots latency against load beside the results file. ``--surge``
+is issue 20's profile: N residents waiting, T of them writing, C consoles
+watching the queue, nothing claimed; with ``--sweep`` it steps the number
+waiting and plots ack latency and push size against it.
 """
 
 from __future__ import annotations
@@ -40,13 +46,23 @@ from types import FrameType
 from bench.chat_load import (
     DEFAULT_PROFILE,
     QUICK_PROFILE,
+    QUICK_SURGE_PROFILE,
     ROOT,
+    SURGE_PROFILE,
     HotlinePostgresTarget,
     HotlineTwoWorkerTarget,
     LoadProfile,
     RunResult,
     run_matrix,
     scaled,
+)
+from bench.surge import (
+    QUICK_SURGE_LEVELS,
+    SURGE_LEVELS,
+    plot_surge,
+    run_surge_sweep,
+    surge_report,
+    surge_sweep_report,
 )
 from bench.sweep import (
     DEFAULT_LEVELS,
@@ -67,11 +83,13 @@ TRIAGE_BENCH = Path(__file__).resolve().parent / "triage_bench.py"
 ASYNC_MODES = ("threading", "gevent")
 # Chat targets in the order they run; "chat" in --only means hotline, and
 # hotline-pg too when --postgres is given.
-CHAT_TARGETS = ("relay", "hotline", "hotline-pg", "hotline-2w")
+CHAT_TARGETS = ("relay", "relay-durable", "hotline", "hotline-pg", "hotline-2w")
+RELAYS = ("relay", "relay-durable")
 NEEDS_POSTGRES = ("hotline-pg", "hotline-2w")
-# DESIGN.md §4, chat.
+# DESIGN.md §4, chat; the p50 ratio is over the durable relay (issue 20).
 TARGET_P99_MS = 150.0
 TARGET_P50_RATIO = 2.0
+TARGET_P50_BASELINE = "relay-durable"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -87,8 +105,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         choices=("chat", "triage", *CHAT_TARGETS),
         help="run only these parts (repeatable): chat = Hotline under load "
         "(hotline, plus hotline-pg with --postgres), relay = the bare "
-        "python-socketio baseline, hotline-2w = two workers on PostgreSQL and "
-        "Redis (needs --postgres), triage = bench.triage_bench",
+        "python-socketio baseline, relay-durable = the same relay storing each "
+        "message (INSERT + COMMIT, SQLite WAL) before acking, hotline-2w = two "
+        "workers on PostgreSQL and Redis (needs --postgres), triage = "
+        "bench.triage_bench",
     )
     parser.add_argument(
         "--postgres",
@@ -116,14 +136,43 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         f" + {QUICK_SWEEP_PROFILE.duration:g} s quick)",
     )
     parser.add_argument(
+        "--surge",
+        action="store_true",
+        help="issue 20's surge: N residents waiting (--waiting, default "
+        f"{SURGE_PROFILE.residents}), T of them writing once a second "
+        f"(--writing, default {SURGE_PROFILE.active}), C consoles open "
+        f"(--consoles, default {SURGE_PROFILE.counselors}); nothing claimed. "
+        "With --sweep, the levels are numbers waiting (default "
+        f"{','.join(map(str, SURGE_LEVELS))}, quick "
+        f"{','.join(map(str, QUICK_SURGE_LEVELS))})",
+    )
+    parser.add_argument(
         "--modes",
         default=",".join(ASYNC_MODES),
         help="comma-separated Socket.IO async modes (default: %(default)s)",
     )
     group = parser.add_argument_group("load (defaults from the profile)")
-    group.add_argument("--residents", type=int, help="connected residents")
-    group.add_argument("--active", type=int, help="conversations that talk")
-    group.add_argument("--counselors", type=int, help="counsellor connections")
+    group.add_argument(
+        "--residents",
+        "--waiting",
+        dest="residents",
+        type=int,
+        help="connected residents (surge: residents waiting)",
+    )
+    group.add_argument(
+        "--active",
+        "--writing",
+        dest="active",
+        type=int,
+        help="conversations that talk (surge: waiting residents writing)",
+    )
+    group.add_argument(
+        "--counselors",
+        "--consoles",
+        dest="counselors",
+        type=int,
+        help="counsellor connections (surge: consoles open)",
+    )
     group.add_argument("--duration", type=float, help="measured seconds")
     group.add_argument("--warmup", type=float, help="unmeasured seconds first")
     group.add_argument("--rate", type=float, help="messages/s per conversation")
@@ -176,7 +225,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def chosen_targets(only: Sequence[str] | None, *, has_postgres: bool) -> list[str]:
     """The chat targets ``--only`` asks for, in their running order."""
-    wanted = set(only or ["chat", "relay"])
+    wanted = set(only or ["chat", *RELAYS])
     if "chat" in wanted:
         wanted |= {"hotline", "hotline-pg"} if has_postgres else {"hotline"}
     return [name for name in CHAT_TARGETS if name in wanted]
@@ -184,15 +233,17 @@ def chosen_targets(only: Sequence[str] | None, *, has_postgres: bool) -> list[st
 
 def check_sweep_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Parse the sweep's levels and refuse options a sweep has no use for."""
+    if args.surge:
+        defaults = QUICK_SURGE_LEVELS if args.quick else SURGE_LEVELS
+    else:
+        defaults = QUICK_LEVELS if args.quick else DEFAULT_LEVELS
     try:
-        args.sweep = (
-            parse_levels(args.sweep)
-            if args.sweep
-            else (QUICK_LEVELS if args.quick else DEFAULT_LEVELS)
-        )
+        args.sweep = parse_levels(args.sweep) if args.sweep else defaults
     except ValueError as error:
         parser.error(f"--sweep: {error}")
-    if args.active is not None:
+    if args.residents is not None and args.surge:
+        parser.error("--surge --sweep sets the number waiting; drop --waiting")
+    if args.active is not None and not args.surge:
         parser.error("--sweep sets the talking conversations; drop --active")
     if args.repeat != 1 or args.profile is not None:
         parser.error("--sweep runs each step once, unprofiled: drop --repeat/--profile")
@@ -203,7 +254,9 @@ def check_sweep_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
 
 
 def make_profile(args: argparse.Namespace) -> LoadProfile:
-    if args.sweep is not None:
+    if args.surge:
+        base = QUICK_SURGE_PROFILE if args.quick else SURGE_PROFILE
+    elif args.sweep is not None:
         base = QUICK_SWEEP_PROFILE if args.quick else SWEEP_PROFILE
     else:
         base = QUICK_PROFILE if args.quick else DEFAULT_PROFILE
@@ -217,7 +270,11 @@ def make_profile(args: argparse.Namespace) -> LoadProfile:
         rate=args.rate,
         reply_fraction=args.reply_fraction,
     )
-    return replace(profile, name=args.name) if args.name else profile
+    if args.name:
+        return replace(profile, name=args.name)
+    if args.surge and profile.name == "custom":
+        return replace(profile, name="surge-custom")
+    return profile
 
 
 class Progress:
@@ -317,18 +374,24 @@ def _fmt(value: float) -> str:
 
 
 def ratio_lines(results: Sequence[RunResult]) -> list[str]:
-    """Hotline over the bare relay, pairing runs of the same mode and repeat."""
+    """Hotline over each relay, pairing runs of the same mode and repeat; the
+    p50 target is over the durable relay (issue 20 re-based it)."""
     runs = {(r.target, r.async_mode, r.repeat): r for r in results if not r.failure}
-    variants = sorted({r.target for r in results if r.target != "relay"})
+    variants = sorted({r.target for r in results if r.target not in RELAYS})
     lines = []
-    for variant, mode in itertools.product(variants, ASYNC_MODES):
+    for variant, baseline, mode in itertools.product(variants, RELAYS, ASYNC_MODES):
         pairs = [
-            (runs[key], runs[("relay", mode, key[2])])
+            (runs[key], runs[(baseline, mode, key[2])])
             for key in sorted(runs, key=lambda key: key[2])
-            if key[:2] == (variant, mode) and ("relay", mode, key[2]) in runs
+            if key[:2] == (variant, mode) and (baseline, mode, key[2]) in runs
         ]
         if not pairs:
             continue
+        target = (
+            f"target ≤ {TARGET_P50_RATIO}"
+            if baseline == TARGET_P50_BASELINE
+            else "no target: a durable write alone costs more"
+        )
         r2c = [(h.resident_to_counselor, b.resident_to_counselor) for h, b in pairs]
         p50 = [_ratio(h.p50, b.p50) for h, b in r2c]
         p99 = [_ratio(h.p99, b.p99) for h, b in r2c]
@@ -336,8 +399,8 @@ def ratio_lines(results: Sequence[RunResult]) -> list[str]:
         cpu = [_ratio(h.server_cpu_percent, b.server_cpu_percent) for h, b in pairs]
         each = ", ".join(_fmt(v) for v in p50)
         lines.append(
-            f"- {variant}/{mode} over relay/{mode}: r→c p50 "
-            f"**{_fmt(_median(p50))}** (target ≤ {TARGET_P50_RATIO}"
+            f"- {variant}/{mode} over {baseline}/{mode}: r→c p50 "
+            f"**{_fmt(_median(p50))}** ({target}"
             + (f"; median of {each}" if len(pairs) > 1 else "")
             + f"); r→c p99 {_fmt(_median(p99))}; ack p50 {_fmt(_median(ack))}; "
             f"server CPU {_fmt(_median(cpu))}"
@@ -352,6 +415,11 @@ def _median(values: Sequence[float]) -> float:
 
 def verdict_lines(results: Sequence[RunResult], profile: LoadProfile) -> list[str]:
     lines = []
+    durable = {
+        (r.async_mode, r.repeat): r.resident_to_counselor.p50
+        for r in results
+        if r.target == TARGET_P50_BASELINE and not r.failure
+    }
     is_default_load = (profile.residents, profile.active, profile.rate) == (
         DEFAULT_PROFILE.residents,
         DEFAULT_PROFILE.active,
@@ -365,6 +433,16 @@ def verdict_lines(results: Sequence[RunResult], profile: LoadProfile) -> list[st
         if r.target.startswith("hotline"):
             p99 = r.resident_to_counselor.p99
             checks.append((f"r→c p99 ≤ {TARGET_P99_MS:.0f} ms", p99 <= TARGET_P99_MS))
+            floor = durable.get((r.async_mode, r.repeat))
+            if floor is not None:
+                ratio = _ratio(r.resident_to_counselor.p50, floor)
+                checks.append(
+                    (
+                        f"r→c p50 ≤ {TARGET_P50_RATIO:g}× the durable relay "
+                        f"({_fmt(ratio)}×)",
+                        ratio <= TARGET_P50_RATIO,
+                    )
+                )
         text = "; ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in checks)
         detail = []
         if r.error_acks:
@@ -460,6 +538,12 @@ def target_lines(results: Sequence[RunResult]) -> list[str]:
     """What each Hotline variant among ``results`` runs on."""
     names = {r.target for r in results}
     lines = []
+    if "relay-durable" in names:
+        lines.append(
+            "- relay-durable: the bare relay storing each message with one "
+            "INSERT + COMMIT in a SQLite file (WAL, synchronous=NORMAL, as "
+            "`hotline/database.py`) before pushing and acking it"
+        )
     if "hotline" in names:
         lines.append("- hotline: one `hotline serve` worker on SQLite (WAL)")
     if "hotline-pg" in names:
@@ -503,7 +587,7 @@ def report(
     ]
     ratios = ratio_lines(results)
     if ratios:
-        lines += ["Hotline against the bare relay in the same run:", "", *ratios, ""]
+        lines += ["Hotline against the relays in the same run:", "", *ratios, ""]
     lines += ["Targets (DESIGN §4):", "", *verdict_lines(results, profile), ""]
     return "\n".join(lines)
 
@@ -684,6 +768,61 @@ def sweep(
     return 1 if any(r.failure for r in results) else 0
 
 
+def surge(
+    args: argparse.Namespace, profile: LoadProfile, command: str, started: datetime
+) -> int:
+    """Run the surge profile once, or swept over the number waiting."""
+    progress = Progress()
+    header = [*machine_lines(), *target_lines_for_surge(args.targets)]
+    if args.sweep is not None:
+        results = asyncio.run(
+            run_surge_sweep(
+                args.targets, args.modes, profile, args.sweep, progress, keep=args.keep
+            )
+        )
+        plot = args.results.with_name(f"{profile.name}-vs-waiting.png")
+        text = surge_sweep_report(results, profile, command, started, header, plot.name)
+        block = f"{profile.name}-sweep"
+    else:
+        results = asyncio.run(
+            run_matrix(
+                args.targets,
+                args.modes,
+                profile,
+                progress,
+                repeats=args.repeat,
+                keep=args.keep,
+            )
+        )
+        plot = None
+        text = surge_report(results, profile, command, started, header)
+        block = profile.name
+    print("\n" + text)
+    if not args.no_write:
+        if plot is not None:
+            plot_surge(results, plot)
+        write_block(args.results, block, text)
+        print(f"updated {args.results}", file=sys.stderr)
+    if args.json:
+        write_json(args.json, results)
+    return 1 if any(r.failure for r in results) else 0
+
+
+def target_lines_for_surge(targets: Sequence[str]) -> list[str]:
+    """What each target of a surge run is."""
+    lines = [
+        "- relay: the bare python-socketio relay (no storage); a waiting "
+        "resident's message goes back to the resident and, as a one-item "
+        "`queue_item`, to the consoles",
+        "- relay-durable: the same relay storing each message with one INSERT "
+        "+ COMMIT in a SQLite file (WAL, synchronous=NORMAL, as "
+        "`hotline/database.py`) before pushing and acking it",
+        "- hotline: one `hotline serve` worker on SQLite (WAL)",
+        "- hotline-pg: one `hotline serve` worker on PostgreSQL",
+    ]
+    return [line for line in lines if line[2:].split(":")[0] in targets]
+
+
 def write_json(path: Path, results: Sequence[RunResult]) -> None:
     """The raw numbers of every run."""
     path.write_text(json.dumps([r.to_dict() for r in results], indent=2, default=str))
@@ -704,6 +843,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.no_write = True
     status = 0
     try:
+        if args.surge:
+            return surge(args, profile, command, started)
         if args.sweep is not None:
             return sweep(args, profile, command, started)
         if args.targets:

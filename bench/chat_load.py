@@ -21,6 +21,15 @@ Latency is measured in this process with one monotonic clock: send time is
 kept by ``client_id``, so no clock in the server is trusted. Only messages
 sent after the warm-up count towards latency; every message counts towards
 loss and duplicates.
+
+The **surge** profile (``LoadProfile.surge``) claims nothing: ``residents``
+wait, ``active`` of them write while waiting, and ``counselors`` consoles
+watch the queue. A waiting resident's message reaches the console as a
+``queue_item`` push (or an item of a ``queue`` page) whose
+``message_count`` covers it (that is its "delivery"); every push a console
+receives is counted and sized (its JSON as python-socketio encodes it),
+and the server's memory before and after the residents connect gives the
+cost of an idle resident connection.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import json
 import math
 import os
 import random
@@ -81,6 +91,8 @@ class LoadProfile:
     body_chars: int = 60
     connect_concurrency: int = 50
     seed: int = 9
+    # Nobody is claimed: everyone waits, ``active`` of them write.
+    surge: bool = False
 
     def __post_init__(self) -> None:
         if not 0 < self.active <= self.residents:
@@ -97,6 +109,29 @@ QUICK_PROFILE = LoadProfile(
     counselors=5,
     duration=15.0,
     warmup=2.0,
+    drain=3.0,
+    settle=1.0,
+)
+# Issue 20: a district at once. N waiting, T of them writing once a second,
+# C consoles open; nothing claimed, nobody replies.
+SURGE_PROFILE = LoadProfile(
+    name="surge",
+    residents=2000,
+    active=100,
+    counselors=1,
+    duration=30.0,
+    warmup=5.0,
+    reply_fraction=0.0,
+    settle=3.0,
+    surge=True,
+)
+QUICK_SURGE_PROFILE = replace(
+    SURGE_PROFILE,
+    name="surge-quick",
+    residents=200,
+    active=20,
+    duration=6.0,
+    warmup=1.0,
     drain=3.0,
     settle=1.0,
 )
@@ -520,6 +555,7 @@ class RelayTarget(Target):
                 str(port),
                 "--async-mode",
                 self.async_mode,
+                *self.relay_options(),
             ],
             env=_clean_env(PYTHONPATH=pythonpath),
             workdir=self.workdir,
@@ -532,12 +568,36 @@ class RelayTarget(Target):
     def console_options(self, index: int) -> dict[str, Any]:
         return {"auth": {"counselor_id": index + 1}}
 
+    def relay_options(self) -> list[str]:
+        """Extra ``bench.relay_baseline`` arguments."""
+        return []
+
+
+class DurableRelayTarget(RelayTarget):
+    """The relay storing each message with one INSERT + COMMIT in a SQLite
+    file (Hotline's settings) before pushing and acknowledging it."""
+
+    name = "relay-durable"
+
+    def __init__(self, async_mode: str, workdir: Path) -> None:
+        super().__init__(async_mode, workdir)
+        self.database_path = workdir / "relay.sqlite3"
+
+    def relay_options(self) -> list[str]:
+        return ["--database", str(self.database_path)]
+
+    def stored_messages(self) -> int | None:
+        with contextlib.closing(sqlite3.connect(self.database_path)) as connection:
+            row = connection.execute("SELECT count(*) FROM messages").fetchone()
+            return int(row[0])
+
 
 TARGETS: dict[str, type[Target]] = {
     "hotline": HotlineTarget,
     "hotline-pg": HotlinePostgresTarget,
     "hotline-2w": HotlineTwoWorkerTarget,
     "relay": RelayTarget,
+    "relay-durable": DurableRelayTarget,
 }
 
 
@@ -680,14 +740,37 @@ class Ledger:
     def __init__(self) -> None:
         self.messages: dict[str, Outgoing] = {}
         self.unexpected = 0
+        # Surge: each conversation's resident messages in sending order, and
+        # how many of them a console's queue item has covered so far.
+        self.in_order: dict[int, list[Outgoing]] = {}
+        self.covered: dict[int, int] = {}
 
     def sent(
         self, client_id: str, origin: str, conversation_id: int, measured: bool
     ) -> None:
         """Note a message as it is emitted."""
-        self.messages[client_id] = Outgoing(
-            origin, conversation_id, time.perf_counter(), measured
-        )
+        record = Outgoing(origin, conversation_id, time.perf_counter(), measured)
+        self.messages[client_id] = record
+        if origin == "resident":
+            self.in_order.setdefault(conversation_id, []).append(record)
+
+    def queue_item(self, payload: Any) -> None:
+        """A console's queue item: the first ``message_count`` messages of a
+        waiting conversation have reached the console (once each)."""
+        if not isinstance(payload, dict):
+            return
+        conversation_id = payload.get("conversation_id")
+        count = payload.get("message_count")
+        if not isinstance(conversation_id, int) or not isinstance(count, int):
+            return
+        now = time.perf_counter()
+        sent = self.in_order.get(conversation_id, [])
+        done = self.covered.get(conversation_id, 0)
+        for record in sent[done : min(count, len(sent))]:
+            record.deliveries += 1
+            record.delivered_at = now
+            record.delivered_seq = record.seq
+        self.covered[conversation_id] = max(done, min(count, len(sent)))
 
     def acked(self, client_id: str, ack: Any) -> None:
         record = self.messages[client_id]
@@ -825,6 +908,24 @@ class Counselor(Participant):
         super().__init__(ledger, run)
         self.holds: list[int] = []
         self.reply_credit = 0.0
+        self.sio.on("queue_item", self._on_queue_item, namespace=self.namespace)
+        self.sio.on("queue", self._on_queue, namespace=self.namespace)
+        # Every other push, sized (``message`` is not: the surge has none).
+        self.sio.on("*", self._on_push, namespace=self.namespace)
+
+    async def _on_queue_item(self, payload: Any) -> None:
+        self.run.pushes.note("queue_item", payload)
+        self.ledger.queue_item(payload)
+
+    async def _on_queue(self, payload: Any) -> None:
+        # The queue's first page shows its items' messages too.
+        self.run.pushes.note("queue", payload)
+        items = payload.get("items") if isinstance(payload, dict) else None
+        for item in items if isinstance(items, list) else []:
+            self.ledger.queue_item(item)
+
+    async def _on_push(self, event: str, *args: Any) -> None:
+        self.run.pushes.note(event, args[0] if args else None)
 
     async def claim_all(self) -> None:
         for conversation_id in self.holds:
@@ -876,12 +977,29 @@ class RunState:
     # (side, seconds after sending began, reason) of each socket dropped.
     dropped: list[tuple[str, float, str]] = field(default_factory=list)
     send_lag: list[float] = field(default_factory=list)
+    pushes: PushLog = field(default_factory=lambda: PushLog())
 
     def is_sending(self) -> bool:
         return self.sending_from <= time.perf_counter() < self.sending_until
 
     def is_measuring(self) -> bool:
         return self.measuring_from <= time.perf_counter() < self.sending_until
+
+
+class PushLog:
+    """Pushes the consoles received: how many and how big, per event."""
+
+    def __init__(self) -> None:
+        self.count: Counter[str] = Counter()
+        self.bytes: Counter[str] = Counter()
+        self.largest: dict[str, int] = {}
+
+    def note(self, event: str, payload: Any) -> None:
+        # The JSON python-socketio sends (its default encoder, compact).
+        size = len(json.dumps(payload, separators=(",", ":")).encode())
+        self.count[event] += 1
+        self.bytes[event] += size
+        self.largest[event] = max(self.largest.get(event, 0), size)
 
 
 @dataclass
@@ -963,6 +1081,24 @@ class RunResult:
     # 1, 2, ... when the matrix was repeated; 0 for a single pass.
     repeat: int = 0
     failure: str | None = None
+    # Server memory once started, before any client connected.
+    server_rss_start_mb: float = math.nan
+    # Console pushes by event: count, total and largest JSON bytes.
+    pushes: dict[str, int] = field(default_factory=dict)
+    push_bytes: dict[str, int] = field(default_factory=dict)
+    push_bytes_max: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def largest_push(self) -> int:
+        """The largest console push of the run, in bytes (0 if none)."""
+        return max(self.push_bytes_max.values(), default=0)
+
+    @property
+    def rss_per_resident_kb(self) -> float:
+        """Server memory per idle resident connection: RSS once everyone
+        connected (and settled) less RSS before, over the residents."""
+        grown = self.server_rss_idle_mb - self.server_rss_start_mb
+        return 1024 * grown / self.profile.residents
 
     @property
     def label(self) -> str:
@@ -1050,6 +1186,9 @@ async def _load(
             return True
 
     try:
+        before = sample_processes(target.pids)
+        if before is not None:
+            result.server_rss_start_mb = before.rss_bytes / 2**20
         progress(f"{result.label}: connecting {len(residents)} residents")
         began = time.perf_counter()
         outcomes = await asyncio.gather(
@@ -1076,14 +1215,15 @@ async def _load(
             raise RuntimeError(f"{result.connect_errors} connections failed")
 
         active = residents[: profile.active]
-        for index, resident in enumerate(active):
-            counselors[index % len(counselors)].holds.append(
-                resident.seat.conversation_id
-            )
-        progress(f"{result.label}: claiming {len(active)} conversations")
-        began = time.perf_counter()
-        await asyncio.gather(*(c.claim_all() for c in counselors))
-        result.claim_seconds = time.perf_counter() - began
+        if not profile.surge:
+            for index, resident in enumerate(active):
+                counselors[index % len(counselors)].holds.append(
+                    resident.seat.conversation_id
+                )
+            progress(f"{result.label}: claiming {len(active)} conversations")
+            began = time.perf_counter()
+            await asyncio.gather(*(c.claim_all() for c in counselors))
+            result.claim_seconds = time.perf_counter() - began
         await asyncio.sleep(profile.settle)
         idle = sample_processes(target.pids)
 
@@ -1096,6 +1236,9 @@ async def _load(
         run.closing = True
         await asyncio.gather(*(p.disconnect() for p in [*residents, *counselors]))
     _tally(ledger, run, result)
+    result.pushes = dict(run.pushes.count)
+    result.push_bytes = dict(run.pushes.bytes)
+    result.push_bytes_max = dict(run.pushes.largest)
     if idle is not None:
         result.server_rss_idle_mb = idle.rss_bytes / 2**20
 

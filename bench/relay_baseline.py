@@ -10,13 +10,23 @@ the same client drives it and Hotline at the same load in the same run:
 - ``/console`` with ``auth={"counselor_id": k}`` joins ``counselor:<k>`` and
   ``staff``; ``claim`` records the holder; ``message`` is relayed likewise.
 
-No database, no sign-in, no validation, no triage: the difference between
-Hotline and this relay is what the application costs on top of the framework.
+A message from a conversation nobody holds (a waiting resident) is also
+pushed to the ``staff`` room on ``/console`` as a one-item ``queue_item``,
+as Hotline does, so the surge profile's console hears about it on both.
+
+No sign-in, no validation, no triage: the difference between Hotline and
+this relay is what the application costs on top of the framework.
+
+The **durable relay** (``--database PATH``) is the same relay storing each
+message with one INSERT + COMMIT in a SQLite file with Hotline's settings
+(WAL, ``synchronous=NORMAL``, ``hotline/database.py``) before it pushes and
+acknowledges: the floor for a chat that never loses an acknowledged message.
 It runs in the same async mode and on the same kind of server as
 ``hotline serve``: Werkzeug's threaded server for ``threading``, gevent's
 pywsgi (monkey-patched, simple-websocket) for ``gevent``.
 
-Run: ``python -m bench.relay_baseline --port 5001 --async-mode threading``.
+Run: ``python -m bench.relay_baseline --port 5001 --async-mode threading``
+(``--database /tmp/relay.sqlite3`` for the durable relay).
 """
 
 from __future__ import annotations
@@ -28,6 +38,19 @@ from typing import Any
 CHAT_NAMESPACE = "/chat"
 CONSOLE_NAMESPACE = "/console"
 ASYNC_MODES = ("threading", "gevent")
+PREVIEW_CHARS = 120
+DURABLE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY,
+    conversation_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    body TEXT NOT NULL,
+    client_id TEXT,
+    sent_at TEXT NOT NULL,
+    UNIQUE (conversation_id, seq)
+)
+"""
 
 
 def relay_token(conversation_id: int, salt: str) -> str:
@@ -35,8 +58,23 @@ def relay_token(conversation_id: int, salt: str) -> str:
     return f"relay-{conversation_id}-{salt}"
 
 
-def build_server(async_mode: str) -> Any:
-    """A ``socketio.Server`` relaying messages between residents and holders."""
+def open_durable(path: str) -> Any:
+    """A SQLite connection with Hotline's settings (``hotline/database.py``)."""
+    import sqlite3
+
+    connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
+    connection.isolation_level = None
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("PRAGMA busy_timeout=30000")
+    connection.execute(DURABLE_SCHEMA)
+    return connection
+
+
+def build_server(async_mode: str, database: str | None = None) -> Any:
+    """A ``socketio.Server`` relaying messages between residents and holders;
+    with ``database``, each message is stored and committed before the
+    push and the ack."""
     # Imported here, not at module level: under gevent the standard library
     # must be patched before socketio (and threading) are imported.
     import threading
@@ -56,18 +94,37 @@ def build_server(async_mode: str) -> Any:
     holder_of: dict[int, int] = {}
     conversation_of_sid: dict[str, int] = {}
     counselor_of_sid: dict[str, int] = {}
+    store = open_durable(database) if database else None
 
     def relay(conversation_id: int, sender: str, payload: dict[str, Any]) -> int:
+        sent_at = datetime.now(UTC).isoformat()
         with lock:
             seq = last_seq.get(conversation_id, 0) + 1
             last_seq[conversation_id] = seq
             holder = holder_of.get(conversation_id)
+            if store is not None:
+                # One INSERT + COMMIT per message, before anyone hears of it:
+                # like Hotline's unit of work, one writer at a time.
+                store.execute("BEGIN IMMEDIATE")
+                store.execute(
+                    "INSERT INTO messages (conversation_id, seq, sender, body, "
+                    "client_id, sent_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        conversation_id,
+                        seq,
+                        sender,
+                        str(payload.get("body")),
+                        payload.get("client_id"),
+                        sent_at,
+                    ),
+                )
+                store.execute("COMMIT")
         message = {
             "conversation_id": conversation_id,
             "seq": seq,
             "sender": sender,
             "body": payload.get("body"),
-            "sent_at": datetime.now(UTC).isoformat(),
+            "sent_at": sent_at,
             "client_id": payload.get("client_id"),
         }
         server.emit(
@@ -81,6 +138,18 @@ def build_server(async_mode: str) -> Any:
                 "message",
                 message,
                 to=f"counselor:{holder}",
+                namespace=CONSOLE_NAMESPACE,
+            )
+        else:
+            # Waiting: the console's queue hears of this one item.
+            server.emit(
+                "queue_item",
+                {
+                    "conversation_id": conversation_id,
+                    "message_count": seq,
+                    "preview": str(payload.get("body"))[:PREVIEW_CHARS],
+                },
+                to="staff",
                 namespace=CONSOLE_NAMESPACE,
             )
         return seq
@@ -137,13 +206,14 @@ def build_server(async_mode: str) -> Any:
     return server
 
 
-def serve(host: str, port: int, async_mode: str) -> None:
+def serve(host: str, port: int, async_mode: str, database: str | None = None) -> None:
     """Serve the relay until killed."""
     import socketio
 
-    server = build_server(async_mode)
+    server = build_server(async_mode, database)
     app = socketio.WSGIApp(server)
-    print(f"relay baseline ({async_mode}) on http://{host}:{port}/", flush=True)
+    kind = f"durable relay on {database}" if database else "relay baseline"
+    print(f"{kind} ({async_mode}) on http://{host}:{port}/", flush=True)
     if async_mode == "gevent":
         from gevent import pywsgi
 
@@ -163,12 +233,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--async-mode", choices=ASYNC_MODES, default="threading")
+    parser.add_argument(
+        "--database",
+        metavar="PATH",
+        help="durable relay: store each message in this SQLite file first",
+    )
     args = parser.parse_args(argv)
     if args.async_mode == "gevent":
         from gevent import monkey
 
         monkey.patch_all()
-    serve(args.host, args.port, args.async_mode)
+    serve(args.host, args.port, args.async_mode, args.database)
 
 
 if __name__ == "__main__":

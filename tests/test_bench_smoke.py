@@ -5,12 +5,22 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bench.chat_load import LoadProfile, RunResult, Stats, cross_worker_conversations
+from bench.__main__ import ratio_lines, verdict_lines
+from bench.chat_load import (
+    SURGE_PROFILE,
+    LoadProfile,
+    RunResult,
+    Stats,
+    cross_worker_conversations,
+)
+from bench.surge import plot_surge, surge_sweep_report
 from bench.sweep import Knee, step_profile
 from tests.process_helpers import (
     POSTGRES_URL,
@@ -66,6 +76,102 @@ def test_chat_benchmark_runs_clean_at_a_tiny_load(tmp_path):
     (run,) = json.loads(report.read_text())
     assert run["target"] == "hotline"
     assert_clean(run)
+
+
+@pytest.mark.slow
+def test_surge_profile_runs_clean_against_both_relays_and_hotline(tmp_path):
+    results, report = tmp_path / "results.md", tmp_path / "surge.json"
+    # A tiny surge: the same client against the bare relay, the durable
+    # relay and Hotline, nothing claimed, three of eight waiting writing.
+    run_bench(
+        "--surge",
+        "--name",
+        "surge-tiny",
+        *TINY_LOAD,
+        "--waiting",
+        "8",
+        "--writing",
+        "3",
+        "--consoles",
+        "1",
+        "--results",
+        results,
+        "--json",
+        report,
+    )
+
+    runs = json.loads(report.read_text())
+    assert [run["target"] for run in runs] == ["relay", "relay-durable", "hotline"]
+    for run in runs:
+        assert run["profile"]["surge"] is True
+        assert (run["profile"]["residents"], run["profile"]["active"]) == (8, 3)
+        # Waiting residents' messages: acked, echoed, shown in the console's
+        # queue as a one-item push, and stored by those that store.
+        assert run["failure"] is None
+        assert run["acked"] == run["sent"] > 0
+        assert run["lost"] == run["lost_echoes"] == run["duplicated"] == 0
+        assert run["unacked"] == run["disconnects"] == 0
+        assert run["error_acks"] == {}
+        assert run["stored"] == (None if run["target"] == "relay" else run["acked"])
+        # A one-item change, or (Hotline, when a first message raises the
+        # level) the queue's bounded first page.
+        shown = [event for event in ("queue_item", "queue") if event in run["pushes"]]
+        assert shown
+        assert all(run["push_bytes_max"][event] > 0 for event in shown)
+        assert run["server_rss_start_mb"] > 0
+
+    text = results.read_text()
+    begin = "<!-- bench:chat:surge-tiny:begin -->"
+    end = "<!-- bench:chat:surge-tiny:end -->"
+    block = text.split(begin, 1)[1].split(end, 1)[0]
+    assert "### Surge — profile `surge-tiny`" in block
+    assert "| relay-durable/gevent | 8 | 3 | 1 |" in block
+    assert "hotline/gevent over relay-durable/gevent at 8 waiting: ack p50" in block
+    assert "- hotline/gevent at 8 waiting: ack p99 ≤ 150 ms:" in block
+
+
+def surge_step(target: str, waiting: int, largest: int) -> RunResult:
+    """A measured surge step with made-up numbers."""
+    profile = replace(SURGE_PROFILE, residents=waiting, active=min(100, waiting))
+    result = RunResult(target, "gevent", profile)
+    result.resident_ack = Stats(count=100, p50=5.0, p95=20.0, p99=40.0)
+    result.push_bytes_max = {"queue": largest, "queue_item": 300}
+    result.pushes = {"queue": 3, "queue_item": 100}
+    result.push_bytes = {"queue": 3 * largest, "queue_item": 30_000}
+    result.server_rss_start_mb, result.server_rss_idle_mb = 50.0, 120.0
+    result.connect_seconds = waiting / 200
+    return result
+
+
+def test_surge_sweep_writes_its_table_ratios_and_plot(tmp_path):
+    results = [
+        surge_step(target, waiting, 15_000 if target == "hotline" else 214)
+        for waiting in (250, 500)
+        for target in ("relay", "relay-durable", "hotline")
+    ]
+    plot = tmp_path / "surge-vs-waiting.png"
+    plot_surge(results, plot)
+    assert plot.read_bytes().startswith(PNG_SIGNATURE)
+    text = surge_sweep_report(
+        results, SURGE_PROFILE, "python -m bench", datetime.now(UTC), [], plot.name
+    )
+    assert "| hotline/gevent | 500 | 100 | 1 | 2.5 | 50/120 | 143.4 |" in text
+    assert "hotline/gevent over relay-durable/gevent at 250 waiting: ack p50 " in text
+    assert "- hotline/gevent at 500 waiting: ack p99 ≤ 150 ms: met;" in text
+    assert "(surge-vs-waiting.png)" in text
+
+
+def test_steady_report_holds_hotline_to_the_durable_relay():
+    profile = LoadProfile()
+    runs = []
+    for target, p50 in (("relay", 2.0), ("relay-durable", 4.0), ("hotline", 7.0)):
+        run = RunResult(target, "gevent", profile)
+        run.resident_to_counselor = Stats(count=100, p50=p50, p95=20.0, p99=40.0)
+        runs.append(run)
+    text = "\n".join(ratio_lines(runs) + verdict_lines(runs, profile))
+    assert "hotline/gevent over relay/gevent: r→c p50 **3.50** (no target" in text
+    assert "hotline/gevent over relay-durable/gevent: r→c p50 **1.75** (target" in text
+    assert "r→c p50 ≤ 2× the durable relay (1.75×): met" in text
 
 
 @pytest.mark.slow
