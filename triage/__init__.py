@@ -21,6 +21,8 @@ if TYPE_CHECKING:
         assess_rules,
         explain,
     )
+    from triage.context import ContextMessage
+    from triage.levels import Level
     from triage.model import (
         ArtefactError,
         ModelNotFoundError,
@@ -45,6 +47,8 @@ _EXPORTS = {
     "get_default_model": "triage.model",
     "load_model": "triage.model",
     "reset_default_model": "triage.model",
+    "ContextMessage": "triage.context",
+    "Level": "triage.levels",
     "Signal": "triage.signals",
     "signal_kind": "triage.signals",
 }
@@ -52,7 +56,9 @@ _EXPORTS = {
 __all__ = [
     "ArtefactError",
     "Assessment",
+    "ContextMessage",
     "ConversationAssessment",
+    "Level",
     "ModelNotFoundError",
     "Signal",
     "TriageModel",

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from triage.context import (
+    ContextMessage,
+    coerce_context,
+    context_finding,
+)
 from triage.model import (
     BANDS,
     RANK,
@@ -73,16 +78,31 @@ class Assessment:
     known_share: float = 1.0
     suppressed: tuple[Signal, ...] = ()
     signals_omitted: int = 0
+    # The model leaned higher than the evidence allowed, or could not read
+    # the text: the console shows "needs a human look" (the level is not
+    # raised for it).
+    uncertain: bool = False
+    # Positions in the `context` list of the earlier messages that raised
+    # the level (empty when the message alone decided it).
+    context_used: tuple[int, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        """The DESIGN §3 JSON shape: {"level", "score", "signals", "needs", "model"}."""
-        return {
+    def to_dict(self, *, detail: bool = False) -> dict[str, Any]:
+        """The DESIGN §3 JSON shape: {"level", "score", "signals", "needs", "model"}.
+
+        With `detail`, also "uncertain", "context_used" and "reasons".
+        """
+        data: dict[str, Any] = {
             "level": self.level,
             "score": self.score,
             "signals": [signal.to_dict() for signal in self.signals],
             "needs": list(self.needs),
             "model": self.model,
         }
+        if detail:
+            data["uncertain"] = self.uncertain
+            data["context_used"] = list(self.context_used)
+            data["reasons"] = list(self.reasons)
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,11 +180,33 @@ def _assessment(
         known_share=decision.known_share,
         suppressed=suppressed,
         signals_omitted=omitted,
+        uncertain=decision.uncertain,
+    )
+
+
+def _with_context(
+    assessment: Assessment, text: str, context: Sequence[ContextMessage]
+) -> Assessment:
+    """Raise the level where the conversation shows what the message alone hides."""
+    finding = context_finding(text, context)
+    if finding.floor is None or RANK[finding.floor] <= RANK[assessment.level]:
+        return assessment
+    return replace(
+        assessment,
+        level=finding.floor,
+        score=BANDS[finding.floor][0] + 0.0625,
+        reasons=(*assessment.reasons, *finding.reasons),
+        context_used=finding.used,
+        uncertain=False,
     )
 
 
 def assess(
-    text: str, lang: str | None = None, *, model: TriageModel | None = None
+    text: str,
+    lang: str | None = None,
+    *,
+    model: TriageModel | None = None,
+    context: Sequence[ContextMessage | Mapping[str, str] | str] | None = None,
 ) -> Assessment:
     """Assess one message with the default (or given) model.
 
@@ -173,13 +215,27 @@ def assess(
     windows over the whole text and the most urgent window decides).
     `lang` ("zh", "en", "mixed") is a hint recorded on the result; the model
     and lexicons read every language regardless, so mixed text needs no hint.
+    `context` is the conversation before this message, oldest first: the
+    resident's recent messages and the counsellor's last question, each a
+    `ContextMessage(text, sender)` or `{"text": ..., "sender":
+    "resident"|"counselor"}`. It can only raise the level (a yes to "have
+    you thought about how?", a plan over two messages); `context_used` says
+    which earlier messages did.
     """
     _check_text(text)
     _check_lang(lang)
+    messages = coerce_context(context)
     triage_model = model or get_default_model()
     normalized = normalize_with_offsets(text)
     decision = triage_model.estimator.decide_normalized([normalized.text])[0]
-    return _assessment(normalized, decision, triage_model.version, lang)
+    result = _assessment(normalized, decision, triage_model.version, lang)
+    if messages and _has_text(normalized.text):
+        result = _with_context(result, text, messages)
+    return result
+
+
+def _has_text(normalized: str) -> bool:
+    return any(char.isalnum() for char in normalized)
 
 
 def assess_many(
@@ -331,6 +387,7 @@ def explain(
         "raised_by_rules": RANK[assessment.level] > RANK[assessment.model_level],
         "capped": assessment.capped,
         "unfamiliar": assessment.unfamiliar,
+        "uncertain": assessment.uncertain,
         "known_share": round(assessment.known_share, 3),
         "suppressed": [s.to_dict() for s in assessment.suppressed],
         "top_features": contributions,

@@ -37,8 +37,8 @@ def _error_line(code: str, message: str, line: int) -> str:
     return json.dumps({"error": {"code": code, "message": message, "line": line}})
 
 
-def _parse_request(raw: str) -> tuple[str, str | None]:
-    """Text and language of one input line; ValueError with a reason if bad."""
+def _parse_request(raw: str) -> tuple[str, str | None, list[Any] | None]:
+    """Text, language and context of one input line; ValueError if bad."""
     try:
         request = json.loads(raw)
     except json.JSONDecodeError as error:
@@ -51,10 +51,22 @@ def _parse_request(raw: str) -> tuple[str, str | None]:
     lang = request.get("lang")
     if lang is not None and lang not in ("zh", "en", "mixed"):
         raise ValueError('invalid_input: "lang" must be "zh", "en" or "mixed"')
-    return text, lang
+    context = request.get("context")
+    if context is not None:
+        from triage.context import coerce_context
+
+        if not isinstance(context, list):
+            raise ValueError('invalid_input: "context" must be a list of messages')
+        try:
+            context = coerce_context(context)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"invalid_input: {error}") from error
+    return text, lang, context
 
 
-def score_stream(source: TextIO, sink: TextIO, model: TriageModel) -> int:
+def score_stream(
+    source: TextIO, sink: TextIO, model: TriageModel, *, detail: bool = False
+) -> int:
     """Score JSON lines from source into sink; return the number of bad lines.
 
     Blank lines are skipped. A bad line produces an error object on its own
@@ -67,13 +79,18 @@ def score_stream(source: TextIO, sink: TextIO, model: TriageModel) -> int:
         if not raw.strip():
             continue
         try:
-            text, lang = _parse_request(raw)
+            text, lang, context = _parse_request(raw)
         except ValueError as error:
             code, _, message = str(error).partition(": ")
             sink.write(_error_line(code, message, number) + "\n")
             bad += 1
         else:
-            result = assess(text, lang, model=model).to_dict()
+            assessment = assess(text, lang, model=model, context=context)
+            result = assessment.to_dict()
+            if context is not None or detail:
+                # Only when asked for: the DESIGN §3 line stays as it was.
+                result["uncertain"] = assessment.uncertain
+                result["context_used"] = list(assessment.context_used)
             sink.write(json.dumps(result, ensure_ascii=False) + "\n")
         sink.flush()
     return bad
@@ -85,11 +102,18 @@ def triage_cli() -> None:
 
 
 @triage_cli.command("score")
+@click.option(
+    "--detail", is_flag=True, help='Add "uncertain" and "context_used" to each line.'
+)
 @_MODEL_OPTION
-def score_command(model_path: Path | None) -> None:
-    """Read {"text": ..., "lang"?: ...} JSON lines on stdin, write one result each.
+def score_command(detail: bool, model_path: Path | None) -> None:
+    """Read {"text": ..., "lang"?: ..., "context"?: [...]} JSON lines on stdin,
+    write one result each.
 
-    Output lines are {"level", "score", "signals", "needs", "model"}; a bad
+    Output lines are {"level", "score", "signals", "needs", "model"}, plus
+    "uncertain" and "context_used" when the line had a context or the model
+    is unsure; "context" is a list of {"text", "sender": "resident" |
+    "counselor"}, oldest first. A bad
     line gives {"error": {"code", "message", "line"}} and scoring continues.
     The exit status is 1 if any line was bad.
     """
@@ -98,7 +122,7 @@ def score_command(model_path: Path | None) -> None:
     if hasattr(source, "reconfigure"):
         # Bytes that are not UTF-8 become U+FFFD instead of ending the stream.
         source.reconfigure(encoding="utf-8", errors="replace")
-    bad = score_stream(source, sys.stdout, model)
+    bad = score_stream(source, sys.stdout, model, detail=detail)
     if bad:
         click.echo(f"{bad} bad input line(s)", err=True)
         raise SystemExit(1)
@@ -129,12 +153,18 @@ def score_command(model_path: Path | None) -> None:
     is_flag=True,
     help="With --extra, save as the default model instead of extra-<hash>.",
 )
+@click.option(
+    "--real/--no-real",
+    default=None,
+    help="Train on PsySUICIDE's real text too (default: with the shipped corpus).",
+)
 def train_command(
     extra: tuple[Path, ...],
     if_missing: bool,
     output: Path | None,
     corpus: Path | None,
     as_default: bool,
+    real: bool | None,
 ) -> None:
     """Train the model on the authored corpus (plus --extra files)."""
     from triage.corpus import CORPUS_DIR, CorpusError, training_data_hashes
@@ -172,7 +202,11 @@ def train_command(
         return
     try:
         result = train(
-            corpus_dir=corpus_dir, extra=list(extra), output_dir=output, name=name
+            corpus_dir=corpus_dir,
+            extra=list(extra),
+            output_dir=output,
+            name=name,
+            real=real,
         )
     except CorpusError as error:
         raise click.ClickException(str(error)) from error
@@ -185,6 +219,7 @@ def train_command(
         sizes["train"]
         + sizes["dev"]
         + metadata["augmentation_size"]
+        + metadata.get("real_size", 0)
         + metadata["extra_examples"]["train"]
     )
     click.echo(
@@ -227,6 +262,56 @@ def evaluate_command(file: Path, as_json: bool, model_path: Path | None) -> None
         click.echo(json.dumps(metrics, ensure_ascii=False, indent=2))
     else:
         click.echo(f"{file}: model {model.version}")
+        click.echo(format_report(metrics))
+
+
+@triage_cli.command("evaluate-test")
+@click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON.")
+@_MODEL_OPTION
+def evaluate_test_command(as_json: bool, model_path: Path | None) -> None:
+    """Evaluate on the authored corpus's held-out test split."""
+    from triage.corpus import load_corpus, split_corpus
+    from triage.evaluate import evaluate_examples, format_report
+
+    model = _load(model_path)
+    metrics = evaluate_examples(model, split_corpus(load_corpus())["test"])
+    metrics["model"] = model.version
+    if as_json:
+        click.echo(json.dumps(metrics, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"authored test split: model {model.version}")
+        click.echo(format_report(metrics))
+
+
+@triage_cli.command("cross-source")
+@click.option(
+    "--held-out",
+    default="client_counselor",
+    show_default=True,
+    help="PsySUICIDE source kept out of training and tuning, then scored.",
+)
+@click.option(
+    "--reverse",
+    is_flag=True,
+    help="Train on the --held-out source only and score all the others.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON.")
+def cross_source_command(held_out: str, reverse: bool, as_json: bool) -> None:
+    """Source-grouped evaluation on PsySUICIDE (trains a model: minutes)."""
+    from triage.evaluate import format_report
+    from triage.train import source_grouped_evaluation
+
+    try:
+        metrics = source_grouped_evaluation(held_out, reverse=reverse)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    if as_json:
+        click.echo(json.dumps(metrics, ensure_ascii=False, indent=2))
+    else:
+        click.echo(
+            f"trained on {', '.join(metrics['trained_on_sources'])} + authored; "
+            f"tested on {', '.join(metrics['tested_on_sources'])}"
+        )
         click.echo(format_report(metrics))
 
 

@@ -87,6 +87,7 @@ def level_metrics(y_true: Sequence[str], y_pred: Sequence[str]) -> dict[str, Any
     crisis = [p for t, p in pairs if t == "crisis"]
     urgent = [p for t, p in pairs if t in URGENT]
     low = [p for t, p in pairs if t == "low"]
+    calm = [p for t, p in pairs if t not in URGENT]
     return {
         "n": len(pairs),
         "accuracy": sum(t == p for t, p in pairs) / len(pairs) if pairs else 0.0,
@@ -96,6 +97,9 @@ def level_metrics(y_true: Sequence[str], y_pred: Sequence[str]) -> dict[str, Any
         "urgent_recall": _rate(sum(p in URGENT for p in urgent), len(urgent)),
         "low_flagged_crisis": _rate(sum(p == "crisis" for p in low), len(low)),
         "low_flagged_urgent": _rate(sum(p in URGENT for p in low), len(low)),
+        # Moderate and low together: ordinary talk and distress, on real text.
+        "nonurgent_flagged_urgent": _rate(sum(p in URGENT for p in calm), len(calm)),
+        "nonurgent_flagged_crisis": _rate(sum(p == "crisis" for p in calm), len(calm)),
         "confusion_matrix": {
             "labels": list(LEVELS),
             "rows_true_columns_predicted": matrix,
@@ -194,16 +198,18 @@ def format_report(metrics: dict[str, Any]) -> str:
         "urgent_recall",
         "low_flagged_crisis",
         "low_flagged_urgent",
+        "nonurgent_flagged_urgent",
+        "nonurgent_flagged_crisis",
     ):
         rate = metrics[key]
         lines.append(
-            f"{key:<20}{rate['value']:.3f}  ({rate['count']}/{rate['total']}, "
+            f"{key:<26}{rate['value']:.3f}  ({rate['count']}/{rate['total']}, "
             f"95% CI {rate['ci95'][0]:.3f}-{rate['ci95'][1]:.3f})"
         )
     binary = metrics.get("crisis_binary")
     if binary:
         lines.append(
-            f"{'crisis vs rest':<20}P {binary['precision']:.3f}  "
+            f"{'crisis vs rest':<26}P {binary['precision']:.3f}  "
             f"R {binary['recall']:.3f}  F1 {binary['f1']:.3f}"
         )
     lines.append("")

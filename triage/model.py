@@ -29,6 +29,7 @@ from triage.signals import (
     FEATURE_NAMES,
     analysed_spans,
     analyze,
+    emergency_needs,
     feature_vector,
     rule_needs,
     scan,
@@ -51,6 +52,9 @@ BANDS = {
     "crisis": (0.75, 1.0),
 }
 NEED_STRATEGIES = ("rules", "model", "union")
+# Training label for "below high, moderate or low unknown" (see
+# CumulativeLogisticClassifier.fit); never a predicted level.
+NON_URGENT = "non-urgent"
 
 
 class TextNormalizer(TransformerMixin, BaseEstimator):
@@ -362,26 +366,52 @@ class CumulativeLogisticClassifier(ClassifierMixin, BaseEstimator):
             weight = dict(weight)
         return LogisticRegression(C=self.C, class_weight=weight, max_iter=self.max_iter)
 
-    def fit(self, X: Any, y: Sequence[str]) -> CumulativeLogisticClassifier:
-        """Fit the three cumulative models (and the multinomial one)."""
+    def fit(
+        self, X: Any, y: Sequence[str], sample_weight: Any = None
+    ) -> CumulativeLogisticClassifier:
+        """Fit the three cumulative models (and the multinomial one).
+
+        A row labelled NON_URGENT is known to be below high but not whether
+        it is moderate or low (a real-text label such as "unrelated to
+        suicide, self-harm or aggression" covers both ordinary talk and
+        distress): it trains the crisis and urgent heads only.
+        """
         labels = np.asarray(y, dtype=object)
         self.classes_ = np.asarray(LEVELS, dtype=object)
+        partial = labels == NON_URGENT
         self.cumulative_ = []
         for rank in range(3):
             target = np.isin(labels, LEVELS[: rank + 1]).astype(int)
-            model = self._logistic() if target.min() != target.max() else None
-            if model is not None:
-                model.fit(X, target)
+            rows = ~partial if rank == 2 else np.ones(len(labels), dtype=bool)
+            model = None
+            if rows.any() and target[rows].min() != target[rows].max():
+                model = self._logistic()
+                weight = None if sample_weight is None else sample_weight[rows]
+                if rows.all():
+                    model.fit(X, target, sample_weight=weight)
+                else:
+                    model.fit(
+                        X[np.flatnonzero(rows)], target[rows], sample_weight=weight
+                    )
             self.cumulative_.append(model)
         self.multinomial_ = None
-        if self.blend_multinomial and len(set(labels)) > 1:
+        known = labels[~partial]
+        if self.blend_multinomial and len(set(known)) > 1:
             weight = self.class_weight
             # Class weights given as a dict may name levels absent from y.
             if isinstance(weight, Mapping):
-                weight = {k: v for k, v in weight.items() if k in set(labels)}
-            self.multinomial_ = LogisticRegression(
+                weight = {k: v for k, v in weight.items() if k in set(known)}
+            multinomial = LogisticRegression(
                 C=self.C, class_weight=weight, max_iter=self.max_iter
-            ).fit(X, labels)
+            )
+            weight = None if sample_weight is None else sample_weight[~partial]
+            if partial.any():
+                multinomial.fit(
+                    X[np.flatnonzero(~partial)], known, sample_weight=weight
+                )
+            else:
+                multinomial.fit(X, labels, sample_weight=weight)
+            self.multinomial_ = multinomial
         return self
 
     def heads(self) -> tuple[np.ndarray, np.ndarray]:
@@ -514,6 +544,10 @@ class Decision:
     # whether the unfamiliar-text guard lowered the level.
     known_share: float = 1.0
     unfamiliar: bool = False
+    # The model alone leaned urgent but had no rule evidence to back it, or
+    # could not read the text well: a person should look (not a higher level).
+    uncertain: bool = False
+    supported: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,6 +559,10 @@ class _Window:
     reasons: tuple[str, ...]
     suppressed_only: bool
     known_share: float = 1.0
+    # Whether a risk signal is active in the window (see SUPPORT_KINDS).
+    supported: bool = True
+    # A sentence span of a longer message (see TriageClassifier._windows_of).
+    part: bool = False
 
 
 class TriageClassifier(ClassifierMixin, BaseEstimator):
@@ -565,6 +603,10 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         needs_strategy: Mapping[str, str] | None = None,
         window: int = 600,
         stride: int = 300,
+        unsupported_crisis_threshold: float | None = None,
+        unsupported_urgent_threshold: float | None = None,
+        calibration: Sequence[Sequence[float]] | None = None,
+        segment: int | None = 300,
     ) -> None:
         self.C = C
         self.class_weight = class_weight
@@ -587,6 +629,10 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         self.needs_strategy = needs_strategy
         self.window = window
         self.stride = stride
+        self.unsupported_crisis_threshold = unsupported_crisis_threshold
+        self.unsupported_urgent_threshold = unsupported_urgent_threshold
+        self.calibration = calibration
+        self.segment = segment
 
     # -- fitting -------------------------------------------------------------
 
@@ -595,10 +641,11 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         X: Sequence[str],
         y: Sequence[str],
         needs: Sequence[Sequence[str] | None] | None = None,
+        sample_weight: Sequence[float] | None = None,
     ) -> TriageClassifier:
         """Fit the level pipeline and, when needs are given, the needs models."""
         labels = np.asarray(y, dtype=object)
-        unknown = set(labels) - set(LEVELS)
+        unknown = set(labels) - {*LEVELS, NON_URGENT}
         if unknown:
             raise ValueError(f"unknown levels: {sorted(map(str, unknown))}")
         if len(X) != len(labels):
@@ -614,7 +661,10 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             blend_multinomial=self.blend_multinomial,
             length_measure=self.length_measure,
         )
-        self.pipeline_.fit(list(X), labels)
+        weights = None
+        if sample_weight is not None:
+            weights = np.asarray(sample_weight, dtype=np.float64)
+        self.pipeline_.fit(list(X), labels, classifier__sample_weight=weights)
         self.__dict__.pop("_heads", None)
         self.classes_ = np.asarray(LEVELS, dtype=object)
         self._fit_needs(list(X), needs)
@@ -707,17 +757,32 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         state.pop("_heads", None)
         return state
 
-    def _windows_of(self, text: str) -> list[tuple[int, int]]:
-        windows = []
+    def _windows_of(self, text: str) -> list[tuple[int, int, bool]]:
+        """(start, end, scored by the model) spans of a text.
+
+        Up to `segment` characters the text is one span. A longer text is
+        read sentence by sentence (sentences packed into spans of at most
+        `segment` characters) so that the level comes from its riskiest
+        part, not from its length; `window`-sized spans over the whole text
+        are read by the rules only, for evidence that spans sentences.
+        """
+        limit = self.segment or self.window
+        if len(text) <= limit:
+            return [(0, len(text), True)]
+        windows: list[tuple[int, int, bool]] = []
         for begin, end in analysed_spans(len(text)):
+            windows.extend(
+                (start, stop, True)
+                for start, stop in _segments(text, begin, end, limit)
+            )
             if end - begin <= self.window:
-                windows.append((begin, end))
+                windows.append((begin, end, False))
                 continue
             last = end - self.window
             starts = list(range(begin, last + 1, self.stride))
             if starts[-1] != last:
                 starts.append(last)
-            windows.extend((start, start + self.window) for start in starts)
+            windows.extend((start, start + self.window, False) for start in starts)
         return windows
 
     def _length_block(self) -> LengthFeatures:
@@ -732,12 +797,14 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         pieces = [
             text[s:e]
             for text, text_spans in zip(normalized, spans, strict=True)
-            for s, e in text_spans
+            for s, e, _ in text_spans
         ]
         classifier = self.pipeline_.named_steps["classifier"]
         outputs = self._linear_outputs(pieces)
         heads = outputs.shape[1] - len(NEEDS)
-        cumulative = classifier.cumulative_from_decisions(outputs[:, :heads])
+        cumulative = calibrate(
+            classifier.cumulative_from_decisions(outputs[:, :heads]), self.calibration
+        )
         crisis, urgent, concern = cumulative.T
         probabilities = np.column_stack(
             [crisis, urgent - crisis, concern - urgent, 1.0 - concern]
@@ -751,21 +818,26 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         row = 0
         for index, text_spans in enumerate(spans):
             text_windows = []
-            for start, end in text_spans:
+            for start, end, scored in text_spans:
                 analysis = analyze(pieces[row])
                 use = self.use_rules
                 text_windows.append(
                     _Window(
                         start=start,
                         end=end,
-                        probabilities=probabilities[row],
+                        probabilities=probabilities[row] if scored else _RULES_ONLY,
                         floor=analysis.floor if use else None,
                         reasons=analysis.reasons if use else (),
                         suppressed_only=use and analysis.suppressed_only,
                         known_share=float(known_shares[row]),
+                        supported=not use or is_supported(analysis.matches),
+                        part=scored and len(text_spans) > 1,
                     )
                 )
-                need_rows[index] = np.maximum(need_rows[index], need_probabilities[row])
+                if scored:
+                    need_rows[index] = np.maximum(
+                        need_rows[index], need_probabilities[row]
+                    )
                 row += 1
             windows.append(text_windows)
         return windows, need_rows
@@ -776,11 +848,32 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         crisis_threshold: float,
         urgent_threshold: float,
         moderate_threshold: float,
-    ) -> tuple[str, str, float, bool, bool]:
-        """(level, model level, score, capped, unfamiliar) for one window."""
+    ) -> tuple[str, str, float, bool, bool, str]:
+        """(level, model level, score, capped, unfamiliar, leaning) for one window.
+
+        Without any risk signal in the window the model alone needs the
+        stricter unsupported thresholds to call high or crisis. `leaning` is
+        the level the model alone would have called at the ordinary
+        thresholds: above the level given, the assessment is uncertain (a
+        person should look) rather than raised.
+        """
         p_crisis, p_high, p_moderate, _ = window.probabilities
         p_urgent = p_crisis + p_high
         p_concern = p_urgent + p_moderate
+        base_crisis, base_urgent = crisis_threshold, urgent_threshold
+        if not window.supported and window.part:
+            # A sentence of a long message, no signal in it: the model alone
+            # cannot make the message urgent (a long reflective message is
+            # not high because it is long); if it leans that way, a person
+            # should look.
+            crisis_threshold = urgent_threshold = float("inf")
+        elif not window.supported:
+            crisis_threshold = max(
+                crisis_threshold, self.unsupported_crisis_threshold or 0.0
+            )
+            urgent_threshold = max(
+                urgent_threshold, self.unsupported_urgent_threshold or 0.0
+            )
         if p_crisis >= crisis_threshold:
             model_level = "crisis"
         elif p_urgent >= urgent_threshold:
@@ -789,6 +882,13 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             model_level = "moderate"
         else:
             model_level = "low"
+        leaning = (
+            "crisis"
+            if p_crisis >= base_crisis
+            else "high"
+            if p_urgent >= base_urgent
+            else model_level
+        )
         level = model_level
         if window.floor is not None and RANK[window.floor] > RANK[level]:
             level = window.floor
@@ -815,6 +915,8 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             and RANK[level] > RANK[guard]
         ):
             level, unfamiliar = guard, True
+        if unfamiliar:
+            leaning = max(leaning, model_level, key=RANK.__getitem__)
         score = _banded_score(
             level,
             {
@@ -824,7 +926,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
                 "low": (p_concern, moderate_threshold),
             }[level],
         )
-        return level, model_level, score, capped, unfamiliar
+        return level, model_level, score, capped, unfamiliar, leaning
 
     def decide_normalized(
         self,
@@ -846,14 +948,21 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
                 decisions.append(_EMPTY_DECISION)
                 continue
             best: tuple[int, float] | None = None
-            chosen: tuple[_Window, str, str, float, bool, bool] | None = None
+            chosen: tuple[_Window, str, str, float, bool, bool, str] | None = None
+            leaning = 0
             for window in text_windows:
                 outcome = self._level_of(window, crisis_t, urgent_t, moderate_t)
+                leaning = max(leaning, RANK[outcome[5]])
                 key = (RANK[outcome[0]], outcome[2])
                 if best is None or key > best:
                     best, chosen = key, (window, *outcome)
             assert chosen is not None
-            window, level, model_level, score, capped, unfamiliar = chosen
+            window, level, model_level, score, capped, unfamiliar, _ = chosen
+            # The model leaned higher than the evidence allowed, or could not
+            # read the text: a person should look.
+            uncertain = leaning > RANK[level] or unfamiliar
+            if len(analysed_spans(len(text))) > 1:
+                uncertain = True  # only the head and tail were read
             decisions.append(
                 Decision(
                     level=level,
@@ -870,12 +979,16 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
                     window=(window.start, window.end),
                     known_share=window.known_share,
                     unfamiliar=unfamiliar,
+                    uncertain=uncertain,
+                    supported=window.supported,
                 )
             )
         return decisions
 
     def _needs(self, text: str, probabilities: np.ndarray) -> tuple[str, ...]:
-        from_rules = rule_needs(scan(text)) if self.use_rules else set()
+        matches = scan(text) if self.use_rules else ()
+        from_rules = rule_needs(matches) if self.use_rules else set()
+        forced = emergency_needs(matches)
         strategy = dict(self.needs_strategy or {})
         chosen = []
         for index, need in enumerate(NEEDS):
@@ -892,7 +1005,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
                 "model": by_model,
                 "union": by_model or by_rules,
             }[how]
-            if wanted:
+            if wanted or need in forced:
                 chosen.append(need)
         return tuple(chosen)
 
@@ -917,6 +1030,86 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
     def predict_needs(self, X: Sequence[str]) -> list[tuple[str, ...]]:
         """Needs tags per text."""
         return [d.needs for d in self.decide(X)]
+
+
+# Signal kinds that back a model's urgent call: risk words, and the words of
+# hopelessness, someone else at risk, psychiatric illness, physical symptoms
+# and recurrence ("every night I think …"). Chosen on cross-validation
+# (docs/triage-model-card.md, "Confidence without evidence").
+SUPPORT_KINDS = frozenset(
+    {
+        "intent",
+        "self_harm",
+        "plan",
+        "means",
+        "time",
+        "farewell",
+        "act",
+        "violence",
+        "medical_emergency",
+        "panic",
+        "abuse",
+        "medication_stopped",
+        "hopelessness",
+        "third_party",
+        "psychiatric",
+        "medical_symptom",
+        "habitual",
+    }
+)
+
+
+def is_supported(matches: Sequence[Any]) -> bool:
+    """Whether any active signal backs an urgent call (see SUPPORT_KINDS)."""
+    return any(m.status == "active" and m.kind in SUPPORT_KINDS for m in matches)
+
+
+def calibrate(
+    cumulative: np.ndarray, calibration: Sequence[Sequence[float]] | None
+) -> np.ndarray:
+    """Platt-scale P(≥ crisis), P(≥ high), P(≥ moderate); keep them monotone.
+
+    `calibration` holds (slope, intercept) per column, fitted on held-out
+    (out-of-fold) scores by train.fit_calibration.
+    """
+    if not calibration:
+        return cumulative
+    clipped = np.clip(cumulative, 1e-6, 1 - 1e-6)
+    logits = np.log(clipped / (1 - clipped))
+    result = np.column_stack(
+        [
+            expit(slope * logits[:, column] + intercept)
+            for column, (slope, intercept) in enumerate(calibration)
+        ]
+    )
+    result[:, 1] = np.maximum(result[:, 1], result[:, 0])
+    result[:, 2] = np.maximum(result[:, 2], result[:, 1])
+    return result
+
+
+# Probabilities of a span read by the rules only (the model says nothing).
+_RULES_ONLY = np.asarray([0.0, 0.0, 0.0, 1.0])
+# Sentence ends: a span of a long text never cuts a sentence it can hold.
+_SENTENCE_END = re.compile(r"[。！？!?；;…\n]+|\.(?:\s|$)")
+
+
+def _segments(text: str, begin: int, end: int, limit: int) -> list[tuple[int, int]]:
+    """Sentences of text[begin:end] packed into spans of at most `limit`."""
+    spans: list[tuple[int, int]] = []
+    start = last_cut = begin
+    cuts = [m.end() for m in _SENTENCE_END.finditer(text, begin, end)]
+    for cut in [*cuts, end]:
+        if cut - start > limit:
+            if last_cut > start:
+                spans.append((start, last_cut))
+                start = last_cut
+            while cut - start > limit:  # one sentence longer than the limit
+                spans.append((start, start + limit))
+                start += limit
+        last_cut = cut
+    if start < end:
+        spans.append((start, end))
+    return spans
 
 
 def _block_width(block: Any) -> int:

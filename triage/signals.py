@@ -85,6 +85,9 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
             r"死了(?:你们|大家)(?:就)?(?:好过|轻松)",
             r"(?:如果|要是)我死了",
             r"一死了之",
+            r"(?:已经|都)?(?:决定|想好|打算)(?:好)?了?[^，,。.!！?？]{0,4}(?:不活|去死|结束自己|走了之)",
+            r"不打算(?:再)?(?:活|撑)(?:下去)?了",
+            r"(?:i'?ve|i have) (?:decided|made up my mind) to (?:die|end it|do it|go)",
             r"一了百了",
             r"不想活",
             r"不(?:想)?要活",
@@ -234,6 +237,11 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
     "plan": {
         "plan": (
             r"(?:going to|gonna|will|want to|wanna|plan to|about to) overdose",
+            # Alone these are ambiguous; after a wish, or as the yes to a
+            # counsellor's question, they are a plan (triage.context).
+            r"想过(?:要)?(?:怎么|如何|用什么方法)(?:做|死|结束|弄|走|了结)",
+            r"(?:thought|thinking) about how (?:i'?d|i would|i will|to) "
+            r"(?:do it|die|end it|kill myself)",
             r"计划好了",
             r"已经想好了",
             r"想好了",
@@ -303,6 +311,23 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
             r"left the door unlocked",
             r"wrote (?:a |my )?(?:note|letters?)",
             r"my note is written",
+        ),
+        # A date or time already chosen ("日子都选好了").
+        "date_set": (
+            r"(?:日子|时间|日期)(?:都|也)?(?:已经)?(?:选|定|挑)好了",
+            r"i'?ve (?:picked|chosen|set) (?:a|the) (?:date|day|time)",
+            r"i know (?:when|what day) i'?m (?:going to|gonna) do it",
+        ),
+        # Wanting to be left alone after saying the means are ready: with a
+        # plan or means, a warning sign of an attempt; alone, only a mood.
+        "withdrawal": (
+            r"别(?:再)?(?:来)?(?:管|找|救)我了?",
+            r"不要(?:再)?(?:来)?(?:管|找|救)我",
+            r"让我(?:一个人)?(?:安静地?|清静地?)?(?:待着|呆着|走吧|去吧)",
+            r"(?:just )?leave me alone",
+            r"don'?t (?:come|look) (?:for|after) me",
+            r"don'?t (?:try to )?(?:stop|save|find) me",
+            r"let me go",
         ),
     },
     "means": {
@@ -459,6 +484,13 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "farewell": {
         "farewell": (
+            # A goodbye with a time, no means named ("过了今晚你们就不用再担心我了").
+            r"(?:今晚|今天|明天|今夜|过了今晚|今晚过后|今天过后)[^，,。.!！?？]{0,8}"
+            r"(?:就)?(?:不用|不必|不会)再?(?:担心|管|操心|麻烦)(?:我|你们)",
+            r"(?:after|past) (?:tonight|today)[^.,;!?]{0,20}(?:won'?t|will not|don'?t) "
+            r"(?:have to|need to) worry about me",
+            r"(?:tonight|today) is (?:my|the) last (?:night|day)",
+            r"(?:今晚|今天)是(?:我的)?最后一(?:晚|天|夜)",
             r"永别",
             r"告别",
             r"道别",
@@ -556,6 +588,9 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
             r"(?:[0-9]{1,4}|all|a whole|the whole|a handful|"
             r"a bunch|too many|lots|them)",
             r"already took",
+            r"(?:swallowed|took|taken|downed) (?:a|the|half a|a whole|the whole|two) "
+            r"(?:bottle|box|pack|packet|strip|blister)",
+            r"(?:吞|吃|喝)(?:了|下)?(?:一|半|整|两)(?:整)?(?:瓶|盒|板)",
             r"overdosed",
             r"i(?:'ve)? od'?d",
             r"pills are (?:kicking in|working)",
@@ -588,6 +623,10 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
             r"血流",
             r"血留",
             r"流血不止",
+            r"血(?:还|一直)?在(?:流|往外)",
+            r"还在(?:流血|出血)",
+            r"(?:still|keeps?) bleeding",
+            r"bleeding (?:a lot|badly|heavily|won'?t stop)",
             r"地上有血",
             r"流出血",
             r"i(?:'ve)? cut (?:my wrists?|too deep|deep)",
@@ -672,6 +711,16 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
             r"砸(?:门|人)",
             r"(?:带|拉|抱)着(?:孩子|他们|他|她|家人)(?:一起)?(?:走|死|跳)",
             r"和孩子一起死",
+            r"(?:怕|害怕|担心)(?:我)?(?:会|控制不住)?(?:自己)?(?:伤害|打伤|掐|弄伤|伤到|弄死|摇)"
+            r"(?:我的?)?(?:孩子|儿子|女儿|宝宝|小孩|娃)",
+            r"(?:磨|磨好|磨快)了?(?:一把|把|的)?刀[^，,。.!！?？]{0,10}(?:给|对付|找|等着)",
+            r"刀[^，,。.!！?？]{0,6}磨(?:好|快)了?[^。.!！?？]{0,12}"
+            r"(?:给|对付|找|等着?)(?:他|她|那个|隔壁|邻居|楼上|楼下)",
+            r"(?:afraid|scared|terrified) (?:i'?ll|i will|i might|i'?m going to|of) "
+            r"(?:hurt|harm|hit|shake)"
+            r"(?:ing)? (?:my )?(?:baby|kid|kids|child|children|son|daughter|toddler)",
+            r"sharpen(?:ed|ing)? (?:a|the|my|this) (?:knife|blade|axe)s? "
+            r"(?:for|to use on|to get) (?:him|her|them|my|the|that)",
             r"kill (?:him|her|them|you|my (?:husband|wife|boss|neighbou?r|family))",
             r"hurt (?:someone|somebody|them|him|her|people|the (?:man|woman|guy))",
             r"stab (?:him|her|them|someone)",
@@ -2195,6 +2244,13 @@ def rule_floor(matches: Sequence[Match | Signal]) -> tuple[str | None, list[str]
             (high if habitual else crisis).append("suicidal wish with means")
     if {"plan", "means"} <= kinds:
         crisis.append("plan with means")
+    names = {m.name for m in matches if m.status == "active"}
+    if "plan.withdrawal" in names and (
+        "means" in kinds or names & {"plan", "plan.date_set"}
+    ):
+        crisis.append("plan or means with a wish to be left alone")
+    if "plan.date_set" in names and kinds & {"intent", "means", "farewell"}:
+        crisis.append("a date set")
     if "farewell" in kinds:
         crisis.append("farewell")
     if "violence" in kinds:
@@ -2229,6 +2285,21 @@ def is_suppressed_only(matches: Sequence[Match | Signal]) -> bool:
     return not any(m.status == "active" and m.kind in RISK_KINDS for m in matches)
 
 
+_MEDICAL_ACTS = frozenset({"act.overdose", "act.bleeding"})
+
+
+def emergency_needs(matches: Iterable[Match | Signal]) -> set[str]:
+    """`medical` for an injury, bleeding, overdose or poisoning under way, or
+    any medical emergency: always given, whatever the needs models say."""
+    if any(
+        m.status == "active"
+        and (m.kind == "medical_emergency" or m.name in _MEDICAL_ACTS)
+        for m in matches
+    ):
+        return {"medical"}
+    return set()
+
+
 def rule_needs(matches: Iterable[Match | Signal]) -> set[str]:
     """Needs tags named by active need entries."""
     needs = {
@@ -2236,6 +2307,7 @@ def rule_needs(matches: Iterable[Match | Signal]) -> set[str]:
         for m in matches
         if m.kind == "need" and m.status == "active"
     }
+    needs |= emergency_needs(matches)
     # Running out of regular medication is a medicine need even when it is
     # phrased as a stop ("断药"), which the risk lexicon records separately.
     if any(m.kind == "medication_stopped" and m.status == "active" for m in matches):

@@ -16,6 +16,7 @@ from triage.model import (
     ArtefactError,
     TriageClassifier,
     TriageModel,
+    calibrate,
     load_model,
     save_model,
 )
@@ -43,7 +44,18 @@ def test_sklearn_estimator_contract() -> None:
 def test_fast_path_matches_the_pipeline(fixture_model: TriageModel) -> None:
     estimator = fixture_model.estimator
     pipeline = estimator.pipeline_
-    expected = pipeline.predict_proba(TEXTS)  # raw texts, through every step
+    raw = pipeline.predict_proba(TEXTS)  # raw texts, through every step
+    # The fast path then applies the held-out calibration (monotone per
+    # cumulative probability).
+    cumulative = calibrate(np.cumsum(raw[:, :3], axis=1), estimator.calibration)
+    expected = np.column_stack(
+        [
+            cumulative[:, 0],
+            cumulative[:, 1] - cumulative[:, 0],
+            cumulative[:, 2] - cumulative[:, 1],
+            1.0 - cumulative[:, 2],
+        ]
+    )
     normalized = [normalize(text) for text in TEXTS]
     windows, _ = estimator._score_windows(normalized)
     got = np.asarray([w[0].probabilities for w in windows])
