@@ -19,7 +19,7 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from counselors.auth import SESSION_VERSION
+from counselors.auth import SESSION_VERSION, forget_failed_sign_ins
 from counselors.permissions import requires
 from hotline.errors import HotlineError, NotFound
 from hotline.extensions import db
@@ -140,6 +140,9 @@ def reset_password(user_id: int) -> Any:
             accounts.reset_password(
                 session, user_id, form.password.data, int(current_user.id)
             )
+        # The person may be locked out by failed sign-ins: the new
+        # password must work at once.
+        forget_failed_sign_ins(_member(user_id).username)
         flash(_l("Password reset. The person is signed out everywhere."), "info")
     return redirect(url_for("admin.account", user_id=user_id))
 

@@ -154,11 +154,20 @@ def _sign_in(member: StaffMember) -> None:
     login_user(SignedInStaff(member))
 
 
+def _failure_key(username: str) -> tuple[str, str]:
+    return ("login-failures", username_hash(username.lower()))
+
+
+def forget_failed_sign_ins(username: str) -> None:
+    """Lift the per-account sign-in lock (an administrator reset the password)."""
+    throttle().clear(parse_limit(ACCOUNT_FAILURE_LIMIT), *_failure_key(username))
+
+
 def _check_credentials(username: str, password: str) -> StaffMember:
     """The member, or Unauthorized / RateLimited; failures are audited and
     counted per account in the shared limit store."""
     limit = parse_limit(ACCOUNT_FAILURE_LIMIT)
-    key = ("login-failures", username_hash(username.lower()))
+    key = _failure_key(username)
     verdict = throttle().test(limit, *key)
     if not verdict.allowed:
         minutes = max(1, -(-verdict.retry_after // 60))

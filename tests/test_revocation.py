@@ -189,3 +189,18 @@ def test_a_failed_login_keeps_only_a_hash_of_the_typed_name(app, client, scalar)
     details = json.loads(details) if isinstance(details, str) else details
     assert "my-password-123" not in json.dumps(details)
     assert len(details["username_hash"]) == 16
+
+
+def test_a_password_reset_lifts_the_sign_in_lock(app, admin, make_user):
+    user_id = make_user("ana")
+    guesser = app.test_client()
+    for _ in range(6):
+        guesser.post(
+            "/api/auth/login", json={"username": "ana", "password": "wrong guess!"}
+        )
+    locked = guesser.post(
+        "/api/auth/login", json={"username": "ana", "password": PASSWORD}
+    )
+    assert locked.status_code == 429
+    admin.post(f"/admin/users/{user_id}/password", data={"password": NEW_PASSWORD})
+    assert is_signed_in(signed_in(app, "ana", NEW_PASSWORD))
