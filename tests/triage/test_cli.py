@@ -184,3 +184,24 @@ def test_train_with_extra_never_replaces_the_default(tmp_path: Path) -> None:
     metadata = json.loads(extras[0].with_suffix(".json").read_text())
     assert metadata["extra_examples"]["train"] == 6
     assert metadata["extra_files"][0]["file"] == "extra.tsv"
+
+
+def test_score_takes_the_conversation_as_context(fixture_model: TriageModel) -> None:
+    context = [
+        {"text": "我不想活了", "sender": "resident"},
+        {"text": "你有没有想过怎么做？", "sender": "counselor"},
+    ]
+    stdin = "\n".join(
+        [
+            json.dumps({"text": "是的", "context": context}, ensure_ascii=False),
+            json.dumps({"text": "x", "context": [{"text": "y", "sender": "bot"}]}),
+        ]
+    )
+    result = CliRunner().invoke(
+        triage_cli, ["score", "--model", str(fixture_model.path)], input=stdin
+    )
+    rows = _lines(result.stdout)
+    assert rows[0]["level"] == "crisis" and rows[0]["context_used"] == [1]
+    assert rows[0]["uncertain"] is False
+    assert rows[1]["error"]["code"] == "invalid_input"
+    assert result.exit_code == 1
