@@ -343,7 +343,7 @@ def sos4k_report() -> str:
     with tempfile.TemporaryDirectory() as folder:
         extra = load_model(train(extra=[train_path], output_dir=folder).path)
         for name, model in (
-            ("shipped (authored corpus and augmentation)", shipped),
+            ("shipped (authored corpus, augmentation, PsySUICIDE)", shipped),
             ("trained with --extra SOS-4K train", extra),
         ):
             metrics = evaluate_examples(model, val, with_needs=False)
