@@ -85,6 +85,18 @@ def test_resend_returns_the_original_message(new_session):
     assert again.message.body == "first words"
 
 
+def test_a_resend_that_reaches_the_insert_leaves_no_gap(new_session):
+    # With no read first, a resend bumps the seq and then hits the unique
+    # client_id: the bump must be undone with the insert, or every later
+    # message would leave a gap that clients wait on forever.
+    first, second = new_session(), new_session()
+    conversation_id, _ = conversations.start_conversation(first, "zh")
+    assert post(first, conversation_id, "client-aaaa").message.seq == 1
+    again = post(second, conversation_id, "client-aaaa")
+    assert (again.created, again.message.seq) == (False, 1)
+    assert post(second, conversation_id, "client-bbbb").message.seq == 2
+
+
 def test_timestamps_are_timezone_aware(new_session):
     session = new_session()
     conversation_id, _ = conversations.start_conversation(session, "zh")

@@ -288,15 +288,41 @@ def post_message(
     # catches a resend, which is rare; the common path saves a statement.
     if sender is Sender.COUNSELOR:
         assert counselor_id is not None
-        row = session.execute(
+        next_seq, parameters = (
             _NEXT_SEQ_FOR_STAFF,
             {"conversation_id": conversation_id, "staff_id": counselor_id},
-        ).one_or_none()
+        )
     else:
-        row = session.execute(
+        next_seq, parameters = (
             _NEXT_SEQ_FOR_RESIDENT,
             {"conversation_id": conversation_id, "now": utcnow()},
-        ).one_or_none()
+        )
+    sent_at = utcnow()
+    try:
+        # One savepoint around the seq bump and the insert: a resend that
+        # loses the race on the unique client_id must undo its seq too, or
+        # the conversation would have a gap (and a client waiting on it).
+        with session.begin_nested():
+            row = session.execute(next_seq, parameters).one_or_none()
+            if row is not None:
+                message_id = session.execute(
+                    _INSERT_MESSAGE,
+                    {
+                        "conversation_id": conversation_id,
+                        "seq": row[0],
+                        "sender": sender,
+                        "counselor_id": counselor_id,
+                        "client_id": client_id,
+                        "body": body,
+                        "sent_at": sent_at,
+                    },
+                ).scalar_one()
+    except IntegrityError:
+        # This client_id was stored before: report that message.
+        existing = _message_by_client_id(session, conversation_id, client_id)
+        if existing is None:
+            raise
+        return _already_stored(session, existing)
     if row is None:
         # A resend of a message stored before the conversation closed (or
         # before the holder changed) still gets its original ack.
@@ -305,28 +331,6 @@ def post_message(
             return _already_stored(session, existing)
         raise _refusal(session, conversation_id, sender)
     seq, state, holder_id, level_before, needs, signals, staff_joined = row
-    sent_at = utcnow()
-    try:
-        # A savepoint: a lost race must undo the seq bump, not the unit.
-        with session.begin_nested():
-            message_id = session.execute(
-                _INSERT_MESSAGE,
-                {
-                    "conversation_id": conversation_id,
-                    "seq": seq,
-                    "sender": sender,
-                    "counselor_id": counselor_id,
-                    "client_id": client_id,
-                    "body": body,
-                    "sent_at": sent_at,
-                },
-            ).scalar_one()
-    except IntegrityError:
-        # Another connection stored the same client_id first: report that one.
-        existing = _message_by_client_id(session, conversation_id, client_id)
-        if existing is None:
-            raise
-        return _already_stored(session, existing)
     risk_level, escalation_id = level_before, None
     if assessment is not None:
         risk_level = apply_assessment(
