@@ -792,6 +792,7 @@ def surge(
                 progress,
                 repeats=args.repeat,
                 keep=args.keep,
+                spy_dir=args.profile,
             )
         )
         plot = None

@@ -393,7 +393,7 @@ def plot_surge(results: Sequence[RunResult], path: Path) -> None:
     size.set_ylabel("largest push to a console, KB")
     size.set_title("Largest console push")
     size.set_ylim(bottom=0)
-    size.legend(fontsize=7, loc="upper left")
+    size.legend(fontsize=7, loc="center right")
     join.set_ylabel("seconds")
     join.set_title("All residents joined")
     join.set_ylim(bottom=0)
