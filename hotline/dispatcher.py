@@ -36,7 +36,7 @@ from hotline.realtime import (
     counselor_room,
     monitor_room,
 )
-from hotline.services import escalations, transfers, wellbeing
+from hotline.services import escalations, safety_net, transfers, wellbeing
 from hotline.services.conversations import joined_staff
 from hotline.services.queue import (
     conversation_status,
@@ -260,9 +260,13 @@ def _crisis_contacts_shown(_session: Session, event: ev.CrisisContactsShown) -> 
 
 
 def escalation_snapshot(session: Session) -> dict[str, Any]:
-    """Open and acknowledged escalations, oldest first, with the target."""
+    """Open and acknowledged escalations, oldest first, with the target, and
+    the chats whose resident has waited past the response clock."""
     return {
         "target_seconds": current_app.config["ESCALATION_ACK_TARGET_SECONDS"],
+        "quiet": safety_net.quiet_chats(
+            session, safety_net.SafetyLimits.from_config(current_app.config)
+        ),
         "open": [e.to_payload() for e in escalations.list_escalations(session, "open")],
         "acknowledged": [
             e.to_payload()

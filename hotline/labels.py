@@ -460,6 +460,10 @@ def console_strings() -> dict[str, object]:
             "Conversation #{id}: the resident has waited {clock} for an answer."
         ),
         "chat_ended": _("chat ended"),
+        "assessment": {
+            "uncertain": _("Needs a human look: the model is unsure"),
+            "context": _("Read with earlier message {seqs}"),
+        },
         "no_responder_alert": _(
             "Nobody is on duty to receive crisis alerts: a social worker or "
             "supervisor should go on duty now."

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -345,6 +346,15 @@ class Assessment(Base):
     needs: Mapped[list[str]] = mapped_column(JSON, default=list)
     model_version: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The model was unsure: staff see "needs a human look" (the level is not
+    # raised for it).
+    uncertain: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    # The earlier messages (seqs) that the level came from with this one, and
+    # the rules' reasons (generated text, never the resident's words).
+    context_seqs: Mapped[list[int] | None] = mapped_column(JSON)
+    reasons: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class TriageCorrection(Base):

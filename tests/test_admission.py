@@ -13,7 +13,7 @@ from tests.conftest import events
 CHAT = "/chat"
 
 
-def fake_assess(text: str) -> TriageResult:
+def fake_assess(text: str, context=()) -> TriageResult:
     level = RiskLevel.CRISIS if "今晚" in text else RiskLevel.LOW
     return TriageResult(level, 0.9, [], [], "fake-1")
 

@@ -35,7 +35,7 @@ LIMITS = SafetyLimits(
 )
 
 
-def fake_assess(text: str) -> TriageResult:
+def fake_assess(text: str, context=()) -> TriageResult:
     level = RiskLevel.CRISIS if "今晚" in text else RiskLevel.LOW
     return TriageResult(level, 0.9, [], [], "fake-1")
 

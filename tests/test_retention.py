@@ -33,7 +33,7 @@ CHAT, CONSOLE = "/chat", "/console"
 POLICY = RetentionPolicy(transcript_days=30, phone_days=7)
 
 
-def crisis(text_: str) -> TriageResult:
+def crisis(text_: str, context=()) -> TriageResult:
     return TriageResult(RiskLevel.CRISIS, 0.9, [], [], "fake")
 
 

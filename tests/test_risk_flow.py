@@ -15,7 +15,7 @@ from tests.conftest import events
 CHAT, CONSOLE = "/chat", "/console"
 
 
-def fake_assess(text: str) -> TriageResult:
+def fake_assess(text: str, context=()) -> TriageResult:
     """Deterministic stand-in for the model: keywords pick the level."""
     level = RiskLevel.LOW
     signals = []

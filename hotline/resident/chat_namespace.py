@@ -24,6 +24,7 @@ from hotline.services.conversations import (
     hash_token,
     messages_after,
     post_message,
+    triage_context,
 )
 from hotline.services.queue import conversation_status
 from hotline.services.risk import assess_text
@@ -81,7 +82,9 @@ class ChatNamespace(Namespace):
             raise RateLimited(retry_after=verdict.retry_after)
         # Triage runs before the unit of work, so the write lock is not held
         # while the model thinks.
-        assessment = assess_text(body)
+        with db.read() as session:
+            context = triage_context(session, state["conversation_id"])
+        assessment = assess_text(body, context)
         with db.transaction() as session:
             _refuse_if_blocked(session, state["token_hash"])
             posted = post_message(

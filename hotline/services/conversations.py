@@ -44,7 +44,12 @@ from hotline.models import (
     utcnow,
 )
 from hotline.services import escalations
-from hotline.services.risk import ConversationRisk, TriageResult, apply_assessment
+from hotline.services.risk import (
+    ContextLine,
+    ConversationRisk,
+    TriageResult,
+    apply_assessment,
+)
 
 SUPPORTED_LANGS = ("zh", "en")
 # The audit action that records a supervisor joining a chat openly.
@@ -416,6 +421,29 @@ def post_system_message(
     return view
 
 
+# How much of the conversation triage reads with each resident message.
+TRIAGE_CONTEXT = 10
+
+
+def triage_context(session: Session, conversation_id: int) -> list[ContextLine]:
+    """The conversation's last messages, oldest first, as triage reads them:
+    the resident's words and staff's (their questions); no notices or cards."""
+    rows = session.execute(
+        select(Message.seq, Message.sender, Message.body)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.sender != Sender.SYSTEM,
+            Message.card.is_(None),
+        )
+        .order_by(Message.seq.desc())
+        .limit(TRIAGE_CONTEXT)
+    ).all()
+    return [
+        ContextLine(seq, "resident" if sender is Sender.RESIDENT else "counselor", body)
+        for seq, sender, body in reversed(rows)
+    ]
+
+
 def messages_after(
     session: Session, conversation_id: int, after_seq: int, limit: int = 500
 ) -> list[MessageView]:
@@ -456,6 +484,9 @@ def _assessment_payload(assessment: Assessment) -> dict[str, Any]:
         signals=assessment.signals,
         needs=assessment.needs,
         model_version=assessment.model_version,
+        uncertain=assessment.uncertain,
+        context_seqs=list(assessment.context_seqs or []),
+        reasons=list(assessment.reasons or []),
     ).to_payload()
 
 

@@ -301,21 +301,7 @@ def close(
     if not notes.strip():
         raise InvalidInput("Write what was done before closing.", field="notes")
     _require_in_charge(session, escalation_id, actor_id)
-    _transition(
-        session,
-        escalation_id,
-        allowed=IN_HAND_STATES,
-        values={
-            "state": EscalationState.CLOSED,
-            "closed_by": actor_id,
-            "closed_at": utcnow(),
-            "outcome": outcome,
-            "notes": notes,
-        },
-        action="escalation_closed",
-        actor_id=actor_id,
-        outcome=str(outcome),
-    )
+    _close(session, escalation_id, actor_id, outcome, notes, allowed=IN_HAND_STATES)
 
 
 def _require_in_charge(session: Session, escalation_id: int, actor_id: int) -> None:
@@ -346,10 +332,31 @@ def resolve_with_conversation(
     notes: str,
 ) -> None:
     """Close an escalation, from any state, as its chat is wrapped up."""
+    _close(
+        session,
+        escalation_id,
+        actor_id,
+        outcome,
+        notes,
+        allowed=(EscalationState.OPEN, *IN_HAND_STATES),
+        with_conversation=True,
+    )
+
+
+def _close(
+    session: Session,
+    escalation_id: int,
+    actor_id: int,
+    outcome: EscalationOutcome,
+    notes: str,
+    *,
+    allowed: tuple[EscalationState, ...],
+    **details: Any,
+) -> None:
     _transition(
         session,
         escalation_id,
-        allowed=(EscalationState.OPEN, *IN_HAND_STATES),
+        allowed=allowed,
         values={
             "state": EscalationState.CLOSED,
             "closed_by": actor_id,
@@ -360,7 +367,7 @@ def resolve_with_conversation(
         action="escalation_closed",
         actor_id=actor_id,
         outcome=str(outcome),
-        with_conversation=True,
+        **details,
     )
 
 

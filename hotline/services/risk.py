@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -35,15 +36,25 @@ class TriageResult:
     signals: list[dict[str, Any]]
     needs: list[str]
     model_version: str
+    # The model was unsure: "needs a human look", not a higher level.
+    uncertain: bool = False
+    # Seqs of earlier messages the level came from together with this one.
+    context_seqs: list[int] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TriageResult:
+    def from_dict(
+        cls, data: dict[str, Any], context_seqs: list[int] | None = None
+    ) -> TriageResult:
         return cls(
             level=RiskLevel(data["level"]),
             score=float(data["score"]),
             signals=list(data.get("signals", [])),
             needs=list(data.get("needs", [])),
             model_version=str(data.get("model", "unknown")),
+            uncertain=bool(data.get("uncertain", False)),
+            context_seqs=list(context_seqs or []),
+            reasons=list(data.get("reasons", [])),
         )
 
     def to_payload(self) -> dict[str, Any]:
@@ -53,11 +64,24 @@ class TriageResult:
             "signals": self.signals,
             "needs": self.needs,
             "model": self.model_version,
+            "uncertain": self.uncertain,
+            "context_seqs": self.context_seqs,
+            "reasons": self.reasons,
         }
 
 
-def assess_text(text: str) -> TriageResult | None:
-    """Run the triage model; None (logged loudly) if it fails.
+@dataclass(frozen=True)
+class ContextLine:
+    """An earlier message of the conversation, as triage reads it."""
+
+    seq: int
+    sender: str  # "resident" or "counselor" (staff of any role)
+    text: str
+
+
+def assess_text(text: str, context: Sequence[ContextLine] = ()) -> TriageResult | None:
+    """Run the triage model on ``text`` with the conversation so far (oldest
+    first); None (logged loudly) if it fails.
 
     A failed assessment must never cost the resident their message, so the
     message is stored anyway and the console shows it as not assessed.
@@ -65,7 +89,12 @@ def assess_text(text: str) -> TriageResult | None:
     try:
         from triage import assess
 
-        return TriageResult.from_dict(assess(text).to_dict())
+        assessment = assess(
+            text,
+            context=[{"text": line.text, "sender": line.sender} for line in context],
+        )
+        seqs = [context[i].seq for i in assessment.context_used]
+        return TriageResult.from_dict(assessment.to_dict(detail=True), seqs)
     except Exception:
         logger.exception("triage failed; message stored without an assessment")
         return None
@@ -129,6 +158,9 @@ def apply_assessment(
             "needs": result.needs,
             "model_version": result.model_version,
             "created_at": utcnow(),
+            "uncertain": result.uncertain,
+            "context_seqs": result.context_seqs or None,
+            "reasons": result.reasons or None,
         },
     )
     if current is None:
