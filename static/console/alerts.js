@@ -31,9 +31,10 @@ export function startAlerts(text) {
   clearInterval(flashTimer);
   clearInterval(toneTimer);
   let on = false;
+  document.body.dataset.alerting = "1";
   flashTimer = setInterval(() => {
     on = !on;
-    document.title = on ? `⚠ ${text}` : originalTitle;
+    document.title = on ? `⚠ ${text}` : calmTitle();
   }, 1000);
   toneTimer = setInterval(tone, 10000);
 }
@@ -42,5 +43,12 @@ export function stopAlerts() {
   clearInterval(flashTimer);
   clearInterval(toneTimer);
   flashTimer = toneTimer = null;
-  document.title = originalTitle;
+  delete document.body.dataset.alerting;
+  document.title = calmTitle();
+}
+
+// The title the page shows between alerts (with its waiting and unread
+// counts, kept by the console in data-calm-title).
+function calmTitle() {
+  return document.body.dataset.calmTitle || originalTitle;
 }

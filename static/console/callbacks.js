@@ -1,12 +1,13 @@
 // Callbacks in the console: the queue card details (masked number, window,
 // due/overdue), and the call panel for a held callback (full number, call
 // guide, logging each attempt).
+import { plural } from "/static/shared/i18n.js";
 import { format } from "/static/shared/transcript.js";
 
 // Times are shown in the service's zone, as the resident chose them.
 const timeZone = document.body.dataset.timezone || undefined;
-const time = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", timeZone });
-const day = new Intl.DateTimeFormat([], { month: "short", day: "numeric", timeZone });
+const time = new Intl.DateTimeFormat(document.documentElement.lang, { hour: "2-digit", minute: "2-digit", timeZone });
+const day = new Intl.DateTimeFormat(document.documentElement.lang, { month: "short", day: "numeric", timeZone });
 
 export function windowText(strings, startIso, endIso) {
   const start = new Date(startIso);
@@ -45,7 +46,8 @@ export function callbackQueueDetails(item, strings) {
     span(strings[`callback_${state}`], `tag timing-${state}`),
   );
   if (item.callback.attempts) {
-    details.append(span(format(strings.callback_tries, { count: item.callback.attempts }), "meta"));
+    const tries = item.callback.attempts;
+    details.append(span(plural("callback_tries", tries, {}, strings.callback_tries), "meta"));
   }
   return details;
 }

@@ -10,6 +10,7 @@ import { keepSignedInWhileActive } from "/static/console/keepalive.js";
 import { ResourcePanel } from "/static/console/referrals.js";
 import { Transfers } from "/static/console/transfers.js";
 import { Outbox } from "/static/shared/outbox.js";
+import { clock as formatClock, plural } from "/static/shared/i18n.js";
 import {
   Transcript, errorText, format, levelBadge, readStrings,
 } from "/static/shared/transcript.js";
@@ -20,7 +21,7 @@ const $ = (id) => document.getElementById(id);
 const userId = document.body.dataset.userId;
 const isResponder = ["social_worker", "supervisor"].includes(document.body.dataset.role);
 
-const held = new Map(); // conversation_id -> {state, transcript, unread}
+const held = new Map(); // conversation_id -> {state, transcript, unread (a count)}
 let queueItems = [];
 let selectedId = null;
 
@@ -66,7 +67,7 @@ function renderQueue() {
       strings[`lang_${item.lang}`] || item.lang,
       ...(isCallback ? [] : [
         waitingLabel(item.waiting_since),
-        format(strings.messages_count, { count: item.message_count }),
+        plural("messages", item.message_count, {}, strings.messages_count),
       ]),
     ].join(" · ");
     const preview = document.createElement("p");
@@ -95,6 +96,29 @@ function renderQueue() {
   }));
   $("queue-count").textContent = queueItems.length;
   $("queue-empty").hidden = queueItems.length > 0;
+  renderTitle();
+}
+
+// The tab's title counts who waits and what is unread, so a glance at the
+// tab bar is enough: "(3 waiting · 2 unread) Console · Hotline".
+const pageTitle = document.title;
+function renderTitle() {
+  const unread = [...held.values()].reduce((sum, entry) => sum + entry.unread, 0);
+  const parts = [
+    queueItems.length ? plural("title_waiting", queueItems.length) : "",
+    unread ? plural("title_unread", unread) : "",
+  ].filter(Boolean);
+  const title = parts.length ? `(${parts.join(" · ")}) ${pageTitle}` : pageTitle;
+  // Alerts flash the title; they own it while they run.
+  if (!document.body.dataset.alerting) document.title = title;
+  document.body.dataset.calmTitle = title;
+}
+
+// The first line of the resident's latest message: what the chat is about now.
+function previewOf(entry) {
+  const messages = [...entry.transcript.bySeq.values()].filter((m) => m.sender === "resident");
+  const last = messages.at(-1);
+  return last ? last.body.split("\n")[0] : "";
 }
 
 function tag(text, className) {
@@ -111,16 +135,32 @@ function renderHeld() {
     const button = document.createElement("button");
     button.type = "button";
     button.className = `held-item${id === selectedId ? " selected" : ""}${entry.unread ? " unread" : ""}`;
-    button.textContent = format(strings.conversation, { id });
-    if (entry.kind === "callback") button.textContent += ` · ${strings.kind_callback}`;
-    if (entry.state === "closed") button.textContent += ` · ${strings.state_closed}`;
-    button.prepend(levelBadge(entry.risk_level || "low", strings.levels));
-    if (entry.unread) button.setAttribute("aria-label", `${button.textContent} · ${strings.new_message}`);
+    if (id === selectedId) button.setAttribute("aria-current", "true");
+    const title = document.createElement("span");
+    title.className = "held-title";
+    title.textContent = format(strings.conversation, { id });
+    if (entry.kind === "callback") title.textContent += ` · ${strings.kind_callback}`;
+    if (entry.state === "closed") title.textContent += ` · ${strings.state_closed}`;
+    title.prepend(levelBadge(entry.risk_level || "low", strings.levels), " ");
+    button.append(title);
+    // Unread is a number in a badge, not only bold text.
+    if (entry.unread) {
+      const count = document.createElement("span");
+      count.className = "unread-count";
+      count.textContent = entry.unread;
+      count.setAttribute("aria-label", plural("unread", entry.unread, {}, strings.new_message));
+      button.append(count);
+    }
+    const preview = document.createElement("span");
+    preview.className = "held-preview";
+    preview.textContent = previewOf(entry);
+    if (preview.textContent) button.append(preview);
     button.addEventListener("click", () => select(id));
     li.append(button);
     return li;
   }));
   $("held-empty").hidden = held.size > 0;
+  renderTitle();
 }
 
 function ensureHeld(conversation) {
@@ -134,7 +174,7 @@ function ensureHeld(conversation) {
       state: conversation.state,
       risk_level: conversation.risk_level,
       holder_id: conversation.holder_id,
-      unread: false,
+      unread: 0,
       transcript: new Transcript(list, {
         resident: strings.resident, counselor: strings.you, system: strings.system,
         social_worker: strings.social_worker, supervisor: strings.supervisor,
@@ -187,7 +227,7 @@ function noteNode(note) {
   }
   const time = document.createElement("span");
   time.className = "meta";
-  time.textContent = new Date(note.created_at).toLocaleString();
+  time.textContent = new Date(note.created_at).toLocaleString(document.documentElement.lang);
   li.append(time);
   return li;
 }
@@ -203,7 +243,7 @@ function select(id) {
     transfers.show(null, null, false);
     return renderHeld();
   }
-  entry.unread = false;
+  entry.unread = 0;
   wellbeing.showEarlier(id);
   $("conversation-title").textContent = format(strings.conversation, { id });
   $("conversation-level").replaceChildren(levelBadge(entry.risk_level || "low", strings.levels));
@@ -335,10 +375,10 @@ socket.on("message", (message) => {
   if (!entry) return;
   const added = entry.transcript.add(message);
   if (added && entry.transcript.hasGap) syncConversation(message.conversation_id);
-  if (added && message.conversation_id !== selectedId) {
-    entry.unread = true;
-    renderHeld();
+  if (added && message.conversation_id !== selectedId && message.sender === "resident") {
+    entry.unread += 1;
   }
+  if (added) renderHeld(); // the preview follows the latest message
   // New needs from the triage bring new suggestions.
   if (added && message.conversation_id === selectedId && message.assessment?.needs?.length) {
     resourcePanel.refresh();
@@ -375,8 +415,12 @@ $("release").addEventListener("click", async () => {
   if (!ack.ok) return toast(errorText(strings, ack.error));
   toast(strings.released);
 });
+// Esc or Cancel closes a dialog but never throws away what was typed: the
+// draft is there when it opens again for the same conversation.
+let wrapUpFor = null;
 $("wrap-up-open").addEventListener("click", () => {
-  $("wrap-up-form").reset();
+  if (wrapUpFor !== selectedId) $("wrap-up-form").reset();
+  wrapUpFor = selectedId;
   $("wrap-up-error").hidden = true;
   resourcePanel.fillWrapUp(selectedId, $("wrap-up-referrals"), $("wrap-up-form").elements.outcome);
   $("wrap-up").showModal();
@@ -401,6 +445,8 @@ $("wrap-up-form").addEventListener("submit", async (event) => {
     return;
   }
   $("wrap-up").close();
+  $("wrap-up-form").reset();
+  wrapUpFor = null;
   toast(strings.wrapped);
   if (ack.offer_pause) wellbeing.offerPause(closingId);
 });
@@ -450,9 +496,9 @@ $("duty").addEventListener("click", async () => {
 
 let escalationList = { open: [], acknowledged: [], target_seconds: 120 };
 
+// Response clocks read as mm:ss ("12:03"), not a pile of seconds.
 function clockText(openedAt) {
-  const seconds = Math.floor((Date.now() - new Date(openedAt).getTime()) / 1000);
-  return format(strings.waited, { seconds: Math.max(0, seconds) });
+  return formatClock((Date.now() - new Date(openedAt).getTime()) / 1000);
 }
 
 function escalationNode(item) {
@@ -476,7 +522,7 @@ function escalationNode(item) {
   clock.className = "clock";
   clock.dataset.openedAt = item.opened_at;
   clock.textContent = item.state === "open" ? clockText(item.opened_at)
-    : format(strings.waited, { seconds: Math.round(item.seconds_to_acknowledge) });
+    : formatClock(Math.round(item.seconds_to_acknowledge));
   const actions = document.createElement("div");
   actions.className = "actions";
   const button = (label, handler, className = "secondary") => {
@@ -532,8 +578,10 @@ async function escalationAction(event, item, extra = {}) {
 
 let closingEscalation = null;
 function openEscalationClose(item) {
+  if (closingEscalation?.escalation_id !== item.escalation_id) {
+    $("escalation-close-form").reset();
+  }
   closingEscalation = item;
-  $("escalation-close-form").reset();
   $("escalation-close-error").hidden = true;
   $("escalation-close").showModal();
 }
@@ -552,6 +600,8 @@ $("escalation-close-form").addEventListener("submit", async (event) => {
     return;
   }
   $("escalation-close").close();
+  $("escalation-close-form").reset();
+  closingEscalation = null;
 });
 
 socket.on("escalations", (payload) => {

@@ -66,7 +66,9 @@ export class Transfers {
 
   async openDialog() {
     if (!this.selected) return;
-    this.form.reset();
+    // A note typed before Esc or Cancel is kept for the same conversation.
+    if (this.draftFor !== this.selected.id) this.form.reset();
+    this.draftFor = this.selected.id;
     this.error("");
     const ack = await this.hooks.request("colleagues", {});
     if (!ack.ok) return this.hooks.toast(this.hooks.errorText(this.strings, ack.error));
@@ -107,6 +109,7 @@ export class Transfers {
     });
     if (!ack.ok) return this.error(this.hooks.errorText(this.strings, ack.error));
     this.dialog.close();
+    this.forgetDraft();
     this.update(ack.transfer);
   }
 
@@ -118,7 +121,13 @@ export class Transfers {
     });
     if (!ack.ok) return this.error(this.hooks.errorText(this.strings, ack.error));
     this.dialog.close();
+    this.forgetDraft();
     this.hooks.toast(this.labels.returned);
+  }
+
+  forgetDraft() {
+    this.form.reset();
+    this.draftFor = null;
   }
 
   async withdraw() {
@@ -187,13 +196,19 @@ export class Transfers {
     reason.maxLength = 1000;
     reason.placeholder = this.labels.decline_note;
     reason.setAttribute("aria-label", this.labels.decline_note);
+    // The safe answer first; declining (with its optional reason) stands
+    // apart, so a hurried click does not turn a colleague away.
     const actions = element("div", "actions");
-    actions.append(
+    const decline = element("div", "decline-group");
+    decline.append(
       reason,
       button(this.labels.decline, "secondary", () => this.answer(offer, "transfer_decline", {
         note: reason.value.trim(),
       })),
+    );
+    actions.append(
       button(this.labels.accept, "primary", () => this.answer(offer, "transfer_accept", {})),
+      decline,
     );
     node.append(actions);
     return node;
@@ -221,7 +236,7 @@ export class Transfers {
       item.append(
         element("span", "who", this.labels.note_kinds.whisper),
         element("p", "body", note.body),
-        element("span", "meta", new Date(note.created_at).toLocaleTimeString([], {
+        element("span", "meta", new Date(note.created_at).toLocaleTimeString(document.documentElement.lang, {
           hour: "2-digit", minute: "2-digit",
         })),
       );

@@ -1,11 +1,12 @@
 // Looking after the counsellor: the break banner (no claims while on a break),
 // a shift clock with a gentle reminder, the pause-and-debrief offer after a
 // heavy conversation, and a returning resident's earlier contacts.
+import { plural } from "/static/shared/i18n.js";
 import { format } from "/static/shared/transcript.js";
 
 const $ = (id) => document.getElementById(id);
 const SHIFT_KEY = "hotline.console.shiftStart";
-const time = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+const time = (iso) => new Date(iso).toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
 
 export class Wellbeing {
   constructor(strings, request, toast) {
@@ -104,12 +105,13 @@ export class Wellbeing {
     const ack = await this.request("history", { conversation_id: conversationId });
     if (!ack.ok || !ack.earlier.length) return;
     const s = this.strings;
-    $("earlier-title").textContent = format(s.earlier_contacts, { count: ack.earlier.length });
+    $("earlier-title").textContent =
+      plural("earlier_contacts", ack.earlier.length, {}, s.earlier_contacts);
     $("earlier-list").replaceChildren(...ack.earlier.map((contact) => {
       const li = document.createElement("li");
       const head = document.createElement("strong");
       head.textContent = [
-        new Date(contact.created_at).toLocaleDateString(),
+        new Date(contact.created_at).toLocaleDateString(document.documentElement.lang),
         s[`kind_${contact.channel}`] || contact.channel,
         s.levels[contact.risk_level] || contact.risk_level,
         s.outcomes[contact.outcome] || contact.outcome || s.no_wrap_up,

@@ -138,7 +138,7 @@ function dayName(date) {
   const tomorrow = new Date(Date.now() + 24 * 3600 * 1000);
   if (local(date) === local(new Date())) return text.today;
   if (local(date) === local(tomorrow)) return text.tomorrow;
-  return date.toLocaleDateString();
+  return date.toLocaleDateString(document.documentElement.lang);
 }
 
 function render(status) {

@@ -9,17 +9,33 @@ const EXHALE_MS = 6000;
 const strings = readStrings();
 const $ = (id) => document.getElementById(id);
 
+// The ARIA tabs pattern: one tab stop for the whole tab list, arrow keys
+// (and Home, End) move between tabs and show each at once.
 function setupTabs() {
   const tabs = [...document.querySelectorAll("#self-help [role=tab]")];
-  for (const tab of tabs) {
-    tab.addEventListener("click", () => {
-      for (const other of tabs) {
-        const selected = other === tab;
-        other.setAttribute("aria-selected", String(selected));
-        $(other.getAttribute("aria-controls")).hidden = !selected;
-      }
+  const select = (tab) => {
+    for (const other of tabs) {
+      const selected = other === tab;
+      other.setAttribute("aria-selected", String(selected));
+      other.tabIndex = selected ? 0 : -1;
+      $(other.getAttribute("aria-controls")).hidden = !selected;
+    }
+  };
+  const steps = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+  for (const [index, tab] of tabs.entries()) {
+    tab.addEventListener("click", () => select(tab));
+    tab.addEventListener("keydown", (event) => {
+      let next = null;
+      if (event.key in steps) next = tabs[(index + steps[event.key] + tabs.length) % tabs.length];
+      else if (event.key === "Home") next = tabs[0];
+      else if (event.key === "End") next = tabs.at(-1);
+      if (!next) return;
+      event.preventDefault();
+      select(next);
+      next.focus();
     });
   }
+  select(tabs.find((tab) => tab.getAttribute("aria-selected") === "true") || tabs[0]);
 }
 
 // The circle grows for 4 s and shrinks for 6 s (a longer out-breath calms);

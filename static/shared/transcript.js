@@ -81,7 +81,7 @@ export class Transcript {
     meta.className = "meta";
     meta.textContent = pending
       ? this.labels.sending
-      : new Date(message.sent_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      : new Date(message.sent_at).toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
     item.append(who, body, meta);
     if (message.assessment && this.labels.levels) {
       item.append(levelBadge(message.assessment.level, this.labels.levels));

@@ -4,6 +4,7 @@ import { io } from "/static/vendor/socket.io.esm.min.js";
 import { keepSignedInWhileActive } from "/static/console/keepalive.js";
 import { startTeamPanel } from "/static/supervisor/team.js";
 import { Monitor } from "/static/supervisor/monitor.js";
+import { clock as clockText } from "/static/shared/i18n.js";
 import { errorText, format, levelBadge, readStrings } from "/static/shared/transcript.js";
 
 const strings = readStrings();
@@ -30,7 +31,7 @@ function renderOverdue() {
   const overdue = callbackItems.filter(
     (item) => new Date(item.callback.window_end).getTime() < now,
   );
-  const time = (iso) => new Date(iso).toLocaleTimeString([], {
+  const time = (iso) => new Date(iso).toLocaleTimeString(document.documentElement.lang, {
     hour: "2-digit", minute: "2-digit", timeZone: document.body.dataset.timezone,
   });
   $("overdue-callbacks").replaceChildren(...overdue.map((item) => {
@@ -94,7 +95,7 @@ function row(item) {
   link.textContent = `#${item.conversation_id}`;
   const clock = document.createElement("span");
   clock.className = "clock";
-  clock.textContent = format(strings.waited, { seconds });
+  clock.textContent = clockText(seconds);
   if (seconds > target && !item.acknowledged_at) clock.append(` · ${strings.overdue}`);
   const actions = document.createElement("span");
   actions.className = "actions";

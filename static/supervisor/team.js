@@ -13,7 +13,7 @@ function cell(text) {
 }
 
 export function startTeamPanel(socket, strings) {
-  const time = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const time = (iso) => new Date(iso).toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
 
   function renderMembers(members) {
     $("team").replaceChildren(...members.map((member) => {

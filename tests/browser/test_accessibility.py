@@ -133,7 +133,10 @@ def scene(browser: Browser, server: HotlineServer) -> Iterator[Scene]:
             chat = resident_says(server, parties, NEED)
             setattr(result, key, chat)
             claim(console, chat["conversation_id"])
+            # Found by search: the suggestions depend on the triage model.
             panel = console.locator("#resources-panel")
+            panel.locator("input[name=query]").fill("社区食物站")
+            panel.locator("input[name=query]").press("Enter")
             panel.locator("li.resource button.send-resource").first.click()
             expect(
                 console.locator("#messages .referral-card .card-name")
@@ -253,25 +256,21 @@ def check_resident(page: Page, scene: Scene, lang: str) -> list[str]:
     return found
 
 
-def check_staff(
-    browser: Browser, server: HotlineServer, scene: Scene, lang: str, viewport: dict
-) -> list[str]:
-    found: list[str] = []
+def staff_pages(scene: Scene) -> dict[str, list[tuple[str, str]]]:
+    """Who signs in, and the pages they are checked on."""
     held_id = scene.held["conversation_id"]
-    pages: dict[str, list[tuple[str, str]]] = {
+    pages = {
         "ana": [("console (held chat open)", "/console")],
         "sam": [("console (social worker, escalation)", "/console")],
         "sue": [
             ("supervisor board", "/supervisor"),
-            (
-                "transcript",
-                f"/supervisor/conversations/{held_id}",
-            ),
+            ("transcript", f"/supervisor/conversations/{held_id}"),
             ("audit log", "/supervisor/audit"),
             ("blocks", "/supervisor/blocks"),
             ("quick replies", "/supervisor/canned"),
             ("reports", "/supervisor/reports"),
             ("referrals", "/supervisor/referrals"),
+            ("404 page", "/no-such-page"),
         ],
         "adam": [
             ("staff accounts", "/admin"),
@@ -284,40 +283,33 @@ def check_staff(
         pages["sue"].append(
             ("edit quick reply", f"/supervisor/canned/{scene.canned_id}/edit")
         )
-    for username, visits in pages.items():
-        context = new_context(browser, server, viewport=viewport)
-        try:
-            page = context.new_page()
-            page.goto(f"/console/login?lang={lang}")
-            if username == "ana":
-                found += axe_violations(page, "sign-in")
-            staff_sign_in(page, username)
-            for name, path in visits:
-                page.goto(path)
-                page.wait_for_load_state("networkidle")
-                if name.startswith("console"):
-                    expect(page.locator("#connection")).to_have_attribute(
-                        "data-state", "online"
-                    )
-                if name.startswith("console (held"):
-                    expect(page.locator("#queue li.queue-item").nth(3)).to_be_visible()
-                    page.locator("#held .held-item").first.click()
-                    expect(page.locator("#messages .referral-card")).to_have_count(1)
-                if name.startswith("console (social"):
-                    expect(
-                        page.locator("#escalations li.escalation").first
-                    ).to_be_visible()
-                if name == "supervisor board":
-                    expect(page.locator("#board tr").first).to_be_visible()
-                found += axe_violations(page, f"{username} {name}")
-            if username == "ana":
-                page.goto("/supervisor/canned")
-                found += axe_violations(page, "403 page")
-            page.goto("/no-such-page")
-            if username == "sue":
-                found += axe_violations(page, "404 page")
-        finally:
-            context.close()
+    # A counsellor on a supervisor's page: the 403 page.
+    pages["ana"].append(("403 page", "/supervisor/canned"))
+    return pages
+
+
+def check_staff(page: Page, scene: Scene, username: str, lang: str) -> list[str]:
+    found: list[str] = []
+    page.goto(f"/console/login?lang={lang}")
+    if username == "ana":
+        found += axe_violations(page, "sign-in")
+    staff_sign_in(page, username)
+    for name, path in staff_pages(scene)[username]:
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        if name.startswith("console"):
+            expect(page.locator("#connection")).to_have_attribute(
+                "data-state", "online"
+            )
+        if name.startswith("console (held"):
+            expect(page.locator("#queue li.queue-item").nth(3)).to_be_visible()
+            page.locator("#held .held-item").first.click()
+            expect(page.locator("#messages .referral-card")).to_have_count(1)
+        if name.startswith("console (social"):
+            expect(page.locator("#escalations li.escalation").first).to_be_visible()
+        if name == "supervisor board":
+            expect(page.locator("#board tr").first).to_be_visible()
+        found += axe_violations(page, f"{username} {name}")
     return found
 
 
@@ -329,15 +321,27 @@ def staff_sign_in(page: Page, username: str) -> None:
     page.wait_for_url(lambda url: "/login" not in url)
 
 
+# Building the shift (six chats, a callback, sign-ins) comes on top of the
+# first check's own time.
+@pytest.mark.timeout(360)
+@pytest.mark.parametrize("who", ["resident", "ana", "sam", "sue", "adam"])
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 def test_every_page_has_no_serious_axe_violation(
-    browser: Browser, server: HotlineServer, scene: Scene, lang: str, viewport: dict
+    browser: Browser,
+    server: HotlineServer,
+    scene: Scene,
+    lang: str,
+    viewport: dict,
+    who: str,
 ):
     context = new_context(browser, server, viewport=viewport)
     try:
-        found = check_resident(context.new_page(), scene, lang)
+        page = context.new_page()
+        if who == "resident":
+            found = check_resident(page, scene, lang)
+        else:
+            found = check_staff(page, scene, who, lang)
     finally:
         context.close()
-    found += check_staff(browser, server, scene, lang, viewport)
     assert not found, "\n".join(found)

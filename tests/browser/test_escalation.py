@@ -123,10 +123,12 @@ def escalation_item(console: Page, conversation_id: int) -> Locator:
 
 
 def clock_seconds(clock: Locator) -> int:
-    """The seconds a response clock shows ("12 s", maybe "· Overdue" after)."""
-    match = re.match(r"(\d+) s\b", clock.inner_text())
+    """The seconds a response clock shows as m:ss ("0:12", "12:03", maybe
+    "· Overdue" after)."""
+    match = re.match(r"(?:(\d+):)?(\d+):(\d\d)\b", clock.inner_text())
     assert match, clock.inner_text()
-    return int(match.group(1))
+    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
 
 
 def title_is_flashing(console: Page, window_ms: int = 2_500) -> bool:

@@ -72,6 +72,9 @@ def test_warm_transfer_accepted_by_a_colleague(
     )
     expect(offer.locator(".transfer-note")).to_have_text(NOTE)
     screenshot(colleague, "transfer-offer")
+    # The safe answer comes first; Decline stands apart with its reason box.
+    expect(offer.locator(".actions button").first).to_have_text("Accept")
+    expect(offer.locator(".decline-group button")).to_have_text("Decline")
     offer.get_by_role("button", name="Accept").click()
     expect(offer).to_have_count(0)
 
