@@ -273,3 +273,18 @@ def test_not_found_page_speaks_the_users_language(
     response = page.goto(f"/no-such-page?lang={lang}")
     assert response is not None and response.status == 404
     expect(page.locator("h1")).to_have_text(title)
+
+
+@pytest.mark.parametrize(
+    ("lang", "title"),
+    [("en", "You cannot open this page"), ("zh", "你不能打开这个页面")],
+)
+def test_forbidden_page_speaks_the_ui_language_and_names_no_internals(
+    console: Page, lang: str, title: str
+):
+    response = console.goto(f"/supervisor/canned?lang={lang}")
+    assert response is not None and response.status == 403
+    expect(console.locator("h1")).to_have_text(title)
+    text = console.locator("main").inner_text()
+    assert "canned" not in text and "'" not in text
+    expect(console.locator("main a")).to_have_attribute("href", "/console")
