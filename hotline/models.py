@@ -239,6 +239,11 @@ class User(Base):
 
 class Conversation(Base):
     __tablename__ = "conversations"
+    __table_args__ = (
+        # The queue in service order: a resident's place is a few range
+        # counts on it, and the console's first page a short walk.
+        Index("ix_conversations_queue", "state", "risk_rank", "waiting_since", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # SHA-256 of the resident's resume token: the token itself is never stored.

@@ -242,7 +242,9 @@ def waiting_queue(
         )
         .outerjoin(Callback, Callback.conversation_id == Conversation.id)
         .where(Conversation.state == ConversationState.WAITING, *only)
-        .order_by(*_queue_order())
+        # One item needs no order: without it the planner goes by primary key
+        # instead of walking the whole queue in service order.
+        .order_by(*(_queue_order() if conversation_id is None else ()))
         .limit(limit)
     ).all()
     now = utcnow()
@@ -311,18 +313,20 @@ def conversation_status(session: Session, conversation_id: int) -> ConversationS
         raise NotFound("No such conversation.")
     position = None
     if conversation.state is ConversationState.WAITING:
+        # Three range counts on the queue index (state, risk_rank,
+        # waiting_since, id) instead of one OR that reads every waiting row.
+        waiting = Conversation.state == ConversationState.WAITING
         same_rank = Conversation.risk_rank == conversation.risk_rank
-        earlier = (Conversation.waiting_since < conversation.waiting_since) | (
-            (Conversation.waiting_since == conversation.waiting_since)
-            & (Conversation.id < conversation.id)
-        )
-        ahead = session.scalar(
-            select(func.count())
-            .select_from(Conversation)
-            .where(
-                Conversation.state == ConversationState.WAITING,
-                (Conversation.risk_rank > conversation.risk_rank)
-                | (same_rank & earlier),
+        ahead = sum(
+            session.scalar(select(func.count()).where(waiting, *condition)) or 0
+            for condition in (
+                (Conversation.risk_rank > conversation.risk_rank,),
+                (same_rank, Conversation.waiting_since < conversation.waiting_since),
+                (
+                    same_rank,
+                    Conversation.waiting_since == conversation.waiting_since,
+                    Conversation.id < conversation.id,
+                ),
             )
         )
         position = int(ahead or 0) + 1
