@@ -6,6 +6,7 @@ whole matrix, allowed and refused.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -14,6 +15,8 @@ from flask_login import current_user
 
 from hotline.errors import Forbidden, Unauthorized
 from hotline.models import Role
+
+logger = logging.getLogger(__name__)
 
 COUNSELOR, SOCIAL_WORKER, SUPERVISOR, ADMIN = (
     Role.COUNSELOR,
@@ -105,8 +108,11 @@ def may(action: str, role: Role) -> bool:
 
 def require(action: str) -> None:
     """Raise Unauthorized (not signed in) or Forbidden (wrong role)."""
-    if not may(action, current_role()):
-        raise Forbidden(f"Your role may not use '{action}'.")
+    role = current_role()
+    if not may(action, role):
+        # The action's internal name is for the log, not for the person.
+        logger.info("role %s refused %s", role, action)
+        raise Forbidden()
 
 
 def requires(action: str) -> Callable[[Handler], Handler]:

@@ -23,6 +23,8 @@ const isResponder = ["social_worker", "supervisor"].includes(document.body.datas
 
 const held = new Map(); // conversation_id -> {state, transcript, unread (a count)}
 let queueItems = [];
+// How many wait in all: the server sends only the first page of the queue.
+let queueTotal = 0;
 let selectedId = null;
 
 keepSignedInWhileActive();
@@ -94,7 +96,7 @@ function renderQueue() {
     li.append(preview, claim);
     return li;
   }));
-  $("queue-count").textContent = queueItems.length;
+  $("queue-count").textContent = queueTotal;
   $("queue-empty").hidden = queueItems.length > 0;
   renderTitle();
 }
@@ -105,7 +107,7 @@ const pageTitle = document.title;
 function renderTitle() {
   const unread = [...held.values()].reduce((sum, entry) => sum + entry.unread, 0);
   const parts = [
-    queueItems.length ? plural("title_waiting", queueItems.length) : "",
+    queueTotal ? plural("title_waiting", queueTotal) : "",
     unread ? plural("title_unread", unread) : "",
   ].filter(Boolean);
   const title = parts.length ? `(${parts.join(" · ")}) ${pageTitle}` : pageTitle;
@@ -180,10 +182,13 @@ function ensureHeld(conversation) {
         social_worker: strings.social_worker, supervisor: strings.supervisor,
         sending: strings.sending, failed: strings.failed, levels: strings.levels,
         signals: strings.signals,
+        assessment: strings.assessment,
         notices: {
           social_worker_joined: strings.social_worker_joined,
           counselor_changed: strings.counselor_changed,
           supervisor_joined: strings.supervisor_joined,
+          counselor_disconnected: strings.counselor_disconnected,
+          resident_left: strings.resident_left,
         },
       }),
     });
@@ -346,6 +351,14 @@ socket.on("disconnect", () => {
 });
 socket.on("queue", (payload) => {
   queueItems = payload.items;
+  queueTotal = payload.total ?? payload.items.length;
+  renderQueue();
+});
+// One waiting chat's line changed (a new message); nobody's place moved.
+socket.on("queue_item", (item) => {
+  const index = queueItems.findIndex((q) => q.conversation_id === item.conversation_id);
+  if (index < 0) return;
+  queueItems[index] = item;
   renderQueue();
 });
 // Sent on every (re)connect: the conversations this counsellor holds.
@@ -419,7 +432,10 @@ $("release").addEventListener("click", async () => {
 // draft is there when it opens again for the same conversation.
 let wrapUpFor = null;
 $("wrap-up-open").addEventListener("click", () => {
-  if (wrapUpFor !== selectedId) $("wrap-up-form").reset();
+  if (wrapUpFor !== selectedId) {
+    $("wrap-up-form").reset();
+    $("wrap-up-escalation").hidden = true;
+  }
   wrapUpFor = selectedId;
   $("wrap-up-error").hidden = true;
   resourcePanel.fillWrapUp(selectedId, $("wrap-up-referrals"), $("wrap-up-form").elements.outcome);
@@ -430,20 +446,31 @@ $("wrap-up-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = new FormData(event.target);
   const closingId = selectedId;
-  const ack = await request("close", {
-    conversation_id: closingId,
-    wrap_up: {
-      outcome: form.get("outcome"),
-      needs: form.getAll("needs"),
-      follow_up: form.get("follow_up") === "on",
-      summary: form.get("summary") || "",
-    },
-  });
+  const wrapUp = {
+    outcome: form.get("outcome"),
+    needs: form.getAll("needs"),
+    follow_up: form.get("follow_up") === "on",
+    summary: form.get("summary") || "",
+  };
+  // A chat is never closed with an escalation left open behind it: the
+  // server says so, and the form then asks how the escalation ended.
+  if (!$("wrap-up-escalation").hidden) {
+    wrapUp.escalation = {
+      outcome: form.get("escalation_outcome"),
+      notes: form.get("escalation_notes") || "",
+    };
+  }
+  const ack = await request("close", { conversation_id: closingId, wrap_up: wrapUp });
   if (!ack.ok) {
+    if (ack.error?.code === "escalation_open") {
+      $("wrap-up-escalation").hidden = false;
+      $("wrap-up-form").elements.escalation_outcome.focus();
+    }
     $("wrap-up-error").textContent = errorText(strings, ack.error);
     $("wrap-up-error").hidden = false;
     return;
   }
+  $("wrap-up-escalation").hidden = true;
   $("wrap-up").close();
   $("wrap-up-form").reset();
   wrapUpFor = null;
@@ -483,7 +510,30 @@ function renderDuty() {
 socket.on("duty", (payload) => {
   onDuty = payload.on_duty;
   renderDuty();
+  // Duty outlives a reload, not a long absence; when it ended while the
+  // console was closed, the person is told, so nobody believes they are
+  // still receiving crisis alerts.
+  if (payload.ended === "console_gone") showNotice(strings.duty_ended);
 });
+// The safety net: a resident waiting too long for an answer, or nobody on
+// duty to receive crisis alerts.
+socket.on("safety_alert", (alert) => {
+  if (alert.kind === "unanswered") {
+    const since = alert.since ? new Date(alert.since).getTime() : Date.now();
+    const seconds = Math.max(0, Math.round((Date.now() - since) / 1000));
+    showNotice(format(strings.unanswered_alert, {
+      id: alert.conversation_id, clock: formatClock(seconds),
+    }));
+  } else if (alert.kind === "no_responder_on_duty") {
+    showNotice(strings.no_responder_alert);
+  }
+});
+function showNotice(text) {
+  const notice = $("safety-notice");
+  notice.textContent = text;
+  notice.hidden = false;
+  toast(text);
+}
 $("duty").addEventListener("click", async () => {
   if (!onDuty && "Notification" in window && Notification.permission === "default") {
     Notification.requestPermission();

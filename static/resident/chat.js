@@ -25,6 +25,8 @@ const transcript = new Transcript($("messages"), {
     social_worker_joined: strings.social_worker_joined,
     counselor_changed: strings.counselor_changed,
     supervisor_joined: strings.supervisor_joined,
+    counselor_disconnected: strings.counselor_disconnected,
+    resident_left: strings.resident_left,
   },
 });
 
@@ -79,7 +81,9 @@ function waitingText(status) {
   const estimate = status.estimated_minutes
     ? format(strings.estimate, { minutes: status.estimated_minutes })
     : strings.no_estimate;
-  return `${format(strings.waiting, { position: status.position })} ${estimate}`;
+  const text = `${format(strings.waiting, { position: status.position })} ${estimate}`;
+  // An hour or more: the truth at once, and what else there is.
+  return status.long_wait ? `${text} ${strings.long_wait}` : text;
 }
 
 function renderStatus(status) {

@@ -86,9 +86,36 @@ export class Transcript {
     if (message.assessment && this.labels.levels) {
       item.append(levelBadge(message.assessment.level, this.labels.levels));
       item.dataset.level = message.assessment.level;
+      item.append(...assessmentNotes(
+        message.assessment, this.labels.assessment, (seq) => this.bySeq.get(seq)?.body,
+      ));
     }
     return item;
   }
+}
+
+// What staff should know beyond the level: the model was unsure, or the
+// level came from an earlier message read with this one.
+function assessmentNotes(assessment, labels, bodyOf) {
+  if (!labels) return [];
+  const notes = [];
+  const note = (text, className) => {
+    const span = document.createElement("span");
+    span.className = `assessment-note ${className}`;
+    span.textContent = text;
+    notes.push(span);
+  };
+  if (assessment.uncertain) note(labels.uncertain, "uncertain");
+  const seqs = assessment.context_seqs || [];
+  if (seqs.length) {
+    // The earlier words themselves, shortened: a seq means nothing to people.
+    const quote = (seq) => {
+      const body = bodyOf(seq);
+      return body ? `“${body.length > 24 ? `${body.slice(0, 24)}…` : body}”` : `#${seq}`;
+    };
+    note(format(labels.context, { seqs: seqs.map(quote).join(" ") }), "context");
+  }
+  return notes;
 }
 
 function activeSpans(assessment) {

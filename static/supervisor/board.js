@@ -24,7 +24,39 @@ let callbackItems = [];
 socket.on("queue", (payload) => {
   callbackItems = payload.items.filter((item) => item.kind === "callback");
   renderOverdue();
+  renderWaiting(payload);
 });
+
+// How many wait, at each level: the surge is seen coming, not heard about.
+function renderWaiting(payload) {
+  const counts = payload.counts || {};
+  const parts = ["crisis", "high", "moderate", "low"]
+    .filter((level) => counts[level])
+    .map((level) => `${strings.levels[level] || level} ${counts[level]}`);
+  $("waiting-total").textContent = payload.total ?? payload.items.length;
+  $("waiting-levels").textContent = parts.join(" · ");
+}
+
+// Chats whose resident has waited past the response clock, longest first.
+function renderQuiet(quiet) {
+  $("quiet").replaceChildren(...quiet.map((chat) => {
+    const tr = document.createElement("tr");
+    tr.className = "overdue";
+    const link = document.createElement("a");
+    link.href = `/supervisor/conversations/${chat.conversation_id}`;
+    link.textContent = `#${chat.conversation_id}`;
+    const since = chat.waiting_since ? new Date(chat.waiting_since) : new Date();
+    tr.append(
+      cell(link),
+      cell(levelBadge(chat.risk_level, strings.levels)),
+      cell(clockText(Math.max(0, Math.floor((Date.now() - since) / 1000)))),
+      cell(chat.holder || ""),
+    );
+    return tr;
+  }));
+  $("quiet-count").textContent = quiet.length;
+  $("quiet-empty").hidden = quiet.length > 0;
+}
 
 function renderOverdue() {
   const now = Date.now();
@@ -57,7 +89,15 @@ setInterval(renderOverdue, 15000);
 socket.on("escalations", (payload) => {
   snapshot = payload;
   render();
+  renderQuiet(payload.quiet || []);
 });
+// The quiet list changes when counsellors answer, which pushes nothing:
+// ask again now and then.
+setInterval(async () => {
+  if (!socket.connected) return;
+  const ack = await socket.timeout(10000).emitWithAck("escalations", {}).catch(() => null);
+  if (ack?.ok) renderQuiet(ack.quiet || []);
+}, 20000);
 
 function elapsed(item) {
   const end = item.acknowledged_at ? new Date(item.acknowledged_at) : new Date();
@@ -107,10 +147,13 @@ function row(item) {
       escalation_id: item.escalation_id, assignee_id: Number($("assignee").value),
     })));
   }
+  // An escalation whose chat ended cannot be joined: say so on its row.
+  const state = strings.escalation_states[item.state] || item.state;
+  const ended = ["closed", "left"].includes(item.conversation_state);
   tr.append(
     cell(link),
     cell(levelBadge(item.level, strings.levels)),
-    cell(strings.escalation_states[item.state] || item.state),
+    cell(ended ? `${state} · ${strings.chat_ended}` : state),
     cell(clock),
     cell(item.assignee || ""),
     cell(actions),
