@@ -71,7 +71,7 @@ def test_unacknowledged_escalation_is_realerted_after_sigkill_until_acknowledged
         connected(resident, url, auth={"token": chat["token"]}),
     ):
         wait_for(lambda: worker.got("duty"), TIMEOUT, "the duty state on connect")
-        assert worker.got("duty")[-1] == {"on_duty": False}
+        assert worker.got("duty")[-1] == {"on_duty": False, "ended": None}
 
         resident.call("message", {"client_id": "crisis-0001", "body": CRISIS})
         sent = time.monotonic()

@@ -393,6 +393,9 @@ def test_a_client_that_never_reads_holds_up_nobody_and_is_dropped(
         env={
             "HOTLINE_PING_INTERVAL": str(HEARTBEAT),
             "HOTLINE_PING_TIMEOUT": str(HEARTBEAT),
+            # One staff account's budget covers all its sockets: room for
+            # the 10 long messages and the second tab's replies.
+            "HOTLINE_MESSAGE_BURST": "20",
         },
     )
     server.upgrade()
@@ -414,8 +417,8 @@ def test_a_client_that_never_reads_holds_up_nobody_and_is_dropped(
             ):
                 claim(ana, stalled_id)
                 claim(ana, conversation_id)
-                # Fill the stalled resident's pipe: 10 long messages (the
-                # burst allowed), about 120 KB of UTF-8.
+                # Fill the stalled resident's pipe: 10 long messages, about
+                # 120 KB of UTF-8.
                 for n in range(10):
                     ana.send(f"{n} " + "我们一直都在这里听你说。" * 330)
                 stuck = wait_for(

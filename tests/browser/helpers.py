@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
-from tests.process_helpers import COUNSELOR_PASSWORD
+from tests.process_helpers import COUNSELOR_PASSWORD, HotlineServer
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "test-results" / "screenshots"
@@ -70,3 +74,14 @@ def screenshot(page: Page, name: str, doc_name: str | None = None) -> Path:
         DOC_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, DOC_SCREENSHOTS / doc_name)
     return path
+
+
+def in_database(server: HotlineServer, work: Callable[[Session], Any]) -> Any:
+    """Run ``work`` on the running server's SQLite database, as one unit of
+    work (services leave the commit to it)."""
+    engine = create_engine(f"sqlite:///{server.database_path}")
+    try:
+        with Session(engine) as session, session.begin():
+            return work(session)
+    finally:
+        engine.dispose()

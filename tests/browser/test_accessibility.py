@@ -12,7 +12,7 @@ elements it found.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,12 +20,19 @@ from typing import Any
 import pytest
 import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.models import CannedResponse, Resource
 from hotline.services import resources
-from tests.browser.helpers import DESKTOP, PHONE, TIMEOUT_MS, claim, sign_in
+from tests.browser.helpers import (
+    DESKTOP,
+    PHONE,
+    TIMEOUT_MS,
+    claim,
+    in_database,
+    sign_in,
+)
 from tests.process_helpers import COUNSELOR_PASSWORD, HotlineServer, running_server
 from tests.socket_clients import Party, start_chat
 
@@ -71,15 +78,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HotlineServer]:
         running.create_user("sue", role="supervisor")
         running.create_user("adam", role="admin")
         yield running
-
-
-def in_database(server: HotlineServer, work: Callable[[Session], Any]) -> Any:
-    engine = create_engine(f"sqlite:///{server.database_path}")
-    try:
-        with Session(engine) as session:
-            return work(session)
-    finally:
-        engine.dispose()
 
 
 def add_resource(session: Session) -> int:

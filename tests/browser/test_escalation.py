@@ -162,8 +162,9 @@ def test_crisis_reaches_the_board_and_a_social_worker_who_joins_and_closes(
     conversation_id = start_chat(resident)
     send(resident, CRISIS)
     expect(bodies(resident, "resident")).to_have_text([CRISIS])
-    # Someone is on duty: the resident is not sent to the emergency numbers.
-    expect(resident.locator("#crisis-alert")).to_be_hidden()
+    # A resident in crisis who is still waiting sees the emergency numbers at
+    # once, even with someone on duty (issue #20: nobody is with them yet).
+    expect(resident.locator("#crisis-alert")).to_be_visible()
 
     # The board shows it within seconds, with a clock that runs.
     row = board_row(board, conversation_id)

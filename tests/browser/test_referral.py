@@ -20,7 +20,8 @@ def add_resources(server: HotlineServer) -> None:
     """Put two resources straight into the running server's database."""
     engine = create_engine(f"sqlite:///{server.database_path}")
     try:
-        with Session(engine) as session:
+        # Services leave the commit to a unit of work: this block is one.
+        with Session(engine) as session, session.begin():
             for fields in (
                 {
                     "name": "社区食物站",

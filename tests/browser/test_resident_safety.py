@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.models import User
@@ -20,6 +20,7 @@ from tests.browser.helpers import (
     PHONE,
     bodies,
     claim,
+    in_database,
     screenshot,
     send,
     start_chat,
@@ -35,15 +36,6 @@ OpenPage = Callable[..., tuple[Page, object]]
 
 def page_strings(page: Page) -> dict:
     return page.evaluate("JSON.parse(document.getElementById('strings').textContent)")
-
-
-def in_database(server: HotlineServer, work: Callable[[Session], object]) -> object:
-    engine = create_engine(f"sqlite:///{server.database_path}")
-    try:
-        with Session(engine) as session:
-            return work(session)
-    finally:
-        engine.dispose()
 
 
 def stored_state(page: Page) -> dict:

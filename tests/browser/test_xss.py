@@ -2,8 +2,9 @@
 
 A resident sends them; a supervisor sees them in the queue preview and the
 console transcript, writes them into a note, a triage correction, a reply
-and a wrap-up, escalates with them as the reason, then opens the transcript
-page, the escalation board and the audit log. Nothing may run:
+and a wrap-up (and how the escalation ended), escalates with them as the
+reason, then opens the transcript page, the escalation board and the audit
+log. Nothing may run:
 every payload would set ``window.__xss``, change the title or open a dialog,
 and a CSP refusal would show up as a console error, which the ``open_page``
 fixture fails on. The text must read exactly as it was typed.
@@ -99,6 +100,13 @@ def test_xss_payloads_render_as_text_everywhere(
     wrap_up.locator("select[name=outcome]").select_option("other")
     wrap_up.locator("textarea[name=summary]").fill(JOINED)
     wrap_up.locator("button[type=submit]").click()
+    # The chat has an open escalation: the wrap-up asks how it ended, and the
+    # payloads go into that field too.
+    escalation = wrap_up.locator("#wrap-up-escalation")
+    expect(escalation).to_be_visible()
+    escalation.locator("select[name=escalation_outcome]").select_option("false_alarm")
+    escalation.locator("textarea[name=escalation_notes]").fill(JOINED)
+    wrap_up.locator("button[type=submit]").click()
     expect(console.locator("#wrap-up")).not_to_be_visible()
     assert_nothing_ran(console)
 
@@ -113,7 +121,10 @@ def test_xss_payloads_render_as_text_everywhere(
     assert_nothing_ran(console)
 
     console.goto("/supervisor")
-    expect(console.locator("#board tr[data-escalation-id]").first).to_be_visible()
+    # Closed with the chat: it is in the board's history.
+    expect(console.locator("table.history tbody tr").first).to_contain_text(
+        "False alarm"
+    )
     assert_nothing_ran(console)
 
     console.goto("/supervisor/audit")
