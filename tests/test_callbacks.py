@@ -753,3 +753,24 @@ def test_slots_endpoint_lists_todays_and_tomorrows_slots(client):
     assert {slot["day"] for slot in body["slots"]} <= {"today", "tomorrow"}
     first = body["slots"][0]
     assert datetime.fromisoformat(first["end"]) > datetime.now(UTC)
+
+
+def test_a_new_callback_with_a_calm_note_enters_the_pushed_queue(
+    client, counselor_socket
+):
+    counselor = counselor_socket("ana")
+    slot = client.get("/api/callbacks/slots").json["slots"][0]
+    response = client.post(
+        "/api/callbacks",
+        json={
+            "phone": "138 0013 8000",
+            "window_start": slot["start"],
+            "window_end": slot["end"],
+            "lang": "zh",
+            "note": "想和人聊聊",
+            "consent": True,
+        },
+    )
+    assert response.status_code == 201
+    pushed = events(counselor, "queue", CONSOLE)[-1]
+    assert [item["kind"] for item in pushed["items"]] == ["callback"]

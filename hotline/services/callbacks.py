@@ -297,8 +297,9 @@ def request_callback(
     session.add(callback)
     session.flush()
     callback_id = callback.id
+    # A new item in the queue, whatever the note says.
+    record(session, QueueChanged())
     if not request.note:
-        record(session, QueueChanged())
         return CreatedCallback(
             callback_id, conversation.id, token, RiskLevel.LOW, escalation_id=None
         )
