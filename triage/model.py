@@ -24,6 +24,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from triage.corpus import LEVELS, NEEDS
 from triage.normalize import normalize
+from triage.rules import RISK_KINDS
 from triage.signals import (
     CONTEXT_FEATURES,
     FEATURE_NAMES,
@@ -1037,25 +1038,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
 # and recurrence ("every night I think …"). Chosen on cross-validation
 # (docs/triage-model-card.md, "Confidence without evidence").
 SUPPORT_KINDS = frozenset(
-    {
-        "intent",
-        "self_harm",
-        "plan",
-        "means",
-        "time",
-        "farewell",
-        "act",
-        "violence",
-        "medical_emergency",
-        "panic",
-        "abuse",
-        "medication_stopped",
-        "hopelessness",
-        "third_party",
-        "psychiatric",
-        "medical_symptom",
-        "habitual",
-    }
+    {*RISK_KINDS, "third_party", "psychiatric", "medical_symptom", "habitual"}
 )
 
 
