@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from hotline.models import Resource
+from hotline.services import resources
 from tests.process_helpers import COUNSELOR_PASSWORD, HotlineServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,3 +87,20 @@ def in_database(server: HotlineServer, work: Callable[[Session], Any]) -> Any:
             return work(session)
     finally:
         engine.dispose()
+
+
+def add_food_station(session: Session) -> int:
+    """One community food station in the directory; returns its id."""
+    resources.create(
+        session,
+        resources.parse_fields(
+            {
+                "name": "社区食物站",
+                "category": "food",
+                "contact": "138 0013 8000",
+                "opening_hours": "每天 9:00-17:00",
+                "languages": "zh",
+            }
+        ),
+    )
+    return session.scalar(select(Resource.id).order_by(Resource.id.desc()))

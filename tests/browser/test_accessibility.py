@@ -21,14 +21,13 @@ import pytest
 import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from hotline.models import CannedResponse, Resource
-from hotline.services import resources
+from hotline.models import CannedResponse
 from tests.browser.helpers import (
     DESKTOP,
     PHONE,
     TIMEOUT_MS,
+    add_food_station,
     claim,
     in_database,
     sign_in,
@@ -80,22 +79,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HotlineServer]:
         yield running
 
 
-def add_resource(session: Session) -> int:
-    resources.create(
-        session,
-        resources.parse_fields(
-            {
-                "name": "社区食物站",
-                "category": "food",
-                "contact": "138 0013 8000",
-                "opening_hours": "每天 9:00-17:00",
-                "languages": "zh",
-            }
-        ),
-    )
-    return session.scalar(select(Resource.id))
-
-
 def new_context(
     browser: Browser, server: HotlineServer, **options: Any
 ) -> BrowserContext:
@@ -120,7 +103,7 @@ def resident_says(server: HotlineServer, parties: list[Party], text: str) -> dic
 def scene(browser: Browser, server: HotlineServer) -> Iterator[Scene]:
     """Build the shift once; the residents stay connected while pages are read."""
     result = Scene()
-    result.resource_id = in_database(server, add_resource)
+    result.resource_id = in_database(server, add_food_station)
     parties: list[Party] = []
     context = new_context(browser, server, viewport=DESKTOP)
     try:

@@ -14,10 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.models import User
-from hotline.services import blocks, resources
+from hotline.services import blocks
 from tests.browser.helpers import (
     DESKTOP,
     PHONE,
+    add_food_station,
     bodies,
     claim,
     in_database,
@@ -131,28 +132,10 @@ def test_phone_exit_control_stays_in_view_and_three_fingers_leave(
     assert stored_state(page) == {"local": [], "session": []}
 
 
-def add_resource(server: HotlineServer) -> None:
-    in_database(
-        server,
-        lambda session: resources.create(
-            session,
-            resources.parse_fields(
-                {
-                    "name": "社区食物站",
-                    "category": "food",
-                    "contact": "138 0013 8000",
-                    "opening_hours": "每天 9:00-17:00",
-                    "languages": "zh",
-                }
-            ),
-        ),
-    )
-
-
 def test_ended_page_keeps_cards_crisis_numbers_and_survey(
     server: HotlineServer, resident: Page, console: Page
 ):
-    add_resource(server)
+    in_database(server, add_food_station)
     conversation_id = start_chat(resident)
     send(resident, "家里没米了，菜也吃完了")
     expect(bodies(resident, "resident")).to_have_count(1)
