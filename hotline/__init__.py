@@ -97,11 +97,13 @@ def _register_socket_handlers() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from counselors import admin, auth, canned_admin, directory, reports
+    from counselors import auth
+    from counselors.admin import accounts, resources
     from counselors.console import views as console_views
-    from counselors.supervisor import safety
+    from counselors.supervisor import canned, referrals, reports, safety
     from counselors.supervisor import views as supervisor_views
-    from hotline import api, assets, callbacks_api, metrics
+    from hotline import assets, metrics
+    from hotline.resident import api, callbacks_api
     from hotline.resident import views as resident_views
 
     for blueprint in (
@@ -112,11 +114,12 @@ def _register_blueprints(app: Flask) -> None:
         auth.bp,
         console_views.bp,
         supervisor_views.bp,
-        admin.bp,
+        accounts.bp,
+        resources.bp,
         reports.bp,
-        directory.bp,
+        referrals.bp,
         safety.bp,
-        canned_admin.bp,
+        canned.bp,
         metrics.bp,
     ):
         app.register_blueprint(blueprint)

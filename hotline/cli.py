@@ -69,8 +69,8 @@ def main() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
     """Serve the web app and Socket.IO on HOST:PORT."""
-    from hotline import escalation_watch, presence_watch, retention_job, safety_watch
     from hotline.extensions import socketio
+    from hotline.jobs import escalation_watch, presence_watch, retention, safety_watch
     from hotline.services.accounts import create_first_admin
 
     app = _app(SOCKETIO_ASYNC_MODE=SERVE_ASYNC_MODE)
@@ -97,7 +97,7 @@ def serve(host: str, port: int) -> None:
         f"({SERVE_ASYNC_MODE}; Ctrl+C stops it)"
     )
     escalation_watch.start(app)
-    retention_job.start(app)
+    retention.start(app)
     presence_watch.start(app)
     safety_watch.start(app)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True)

@@ -326,7 +326,7 @@ def _emit(event: str, payload: Any, *, to: str, namespace: str) -> None:
 def _contact_blocked(session: Session, event: ev.ContactBlocked) -> None:
     """Tell the blocked conversation's open pages, in their language, and stop
     pushing to them; their next event is refused (hotline.resident)."""
-    from hotline.api import blocked_error  # the API imports this module
+    from hotline.resident.api import blocked_error  # the API imports this module
 
     lang = session.scalar(
         select(Conversation.lang).where(Conversation.id == event.conversation_id)

@@ -506,7 +506,7 @@ def canned_strings() -> dict[str, object]:
 
 
 def report_strings() -> dict[str, dict[str, str]]:
-    """Names the reports page (``counselors/reports.py``) shows in charts and tables."""
+    """Names the reports page (``counselors/supervisor/reports.py``) shows."""
     return {
         "channels": {"chat": _("Chat"), "callback": _("Callback")},
         "categories": resource_category_names(),

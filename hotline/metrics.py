@@ -53,6 +53,7 @@ from sqlalchemy.orm import Session
 
 from hotline.extensions import db
 from hotline.http import bearer_token
+from hotline.jobs.presence_watch import WORKER
 from hotline.models import (
     Channel,
     ConsolePresence,
@@ -64,7 +65,6 @@ from hotline.models import (
     RiskLevel,
     utcnow,
 )
-from hotline.presence_watch import WORKER
 
 bp = Blueprint("metrics", __name__)
 

@@ -525,7 +525,7 @@ class CallAttempt(Base):
 
 
 class JobLease(Base):
-    """Which worker last won a periodic job's time slot (``hotline.periodic``).
+    """Which worker last won a periodic job's time slot (``hotline.jobs.periodic``).
 
     One row per job; a worker runs the job only after moving ``slot_start``
     forward with a conditional UPDATE, so each slot is run by one worker.

@@ -172,7 +172,7 @@ def test_reconnecting_across_workers_does_not_refill_the_budget(workers):
 
 def test_chat_starts_from_one_address_are_limited_across_workers(workers):
     codes = [start_chat(workers[n % 2], "10.0.3.1").status_code for n in range(8)]
-    # "6 per minute" (hotline.api.CHAT_START_LIMIT), counted in Redis.
+    # "6 per minute" (hotline.resident.api.CHAT_START_LIMIT), counted in Redis.
     assert codes == [201] * 6 + [429] * 2
     assert start_chat(workers[0], "10.0.3.2").status_code == 201
 

@@ -21,7 +21,7 @@ NOT_YET_ON_THE_UNIT_OF_WORK = {
     "hotline/services/audit.py",
     "hotline/services/reports.py",
     "hotline/services/risk.py",
-    "hotline/periodic.py",
+    "hotline/jobs/periodic.py",
 }
 ENDS_A_TRANSACTION = {"commit", "rollback"}
 

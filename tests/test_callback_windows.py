@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hotline.callback_windows import (
+from hotline.services.callback_windows import (
     Retry,
     ServiceHours,
     WindowError,

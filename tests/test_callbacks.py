@@ -43,7 +43,7 @@ def fake_assess(text_: str) -> TriageResult:
 
 @pytest.fixture(autouse=True)
 def stub_triage(monkeypatch):
-    monkeypatch.setattr("hotline.callbacks_api.assess_text", fake_assess)
+    monkeypatch.setattr("hotline.resident.callbacks_api.assess_text", fake_assess)
 
 
 def window(start_in: timedelta = timedelta(0), length=timedelta(hours=2)):

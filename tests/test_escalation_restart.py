@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import requests
 
-from hotline.escalation_watch import POLL_SECONDS
+from hotline.jobs.escalation_watch import POLL_SECONDS
 from tests.process_helpers import (
     COUNSELOR_PASSWORD,
     HotlineServer,

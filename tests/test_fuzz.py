@@ -480,7 +480,9 @@ def _has_callbacks_api(app: Flask) -> bool:
 @pytest.fixture
 def callbacks_client(app: Flask, client: FlaskClient) -> FlaskClient:
     if not _has_callbacks_api(app):
-        pytest.skip("the callbacks API (hotline/callbacks_api.py) is not registered")
+        pytest.skip(
+            "the callbacks API (hotline/resident/callbacks_api.py) is not registered"
+        )
     probe = client.post("/api/callbacks", json={})
     if probe.status_code in (404, 405):
         pytest.skip("POST /api/callbacks is not served yet")

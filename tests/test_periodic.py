@@ -1,4 +1,4 @@
-"""Periodic jobs run once per interval across workers (``hotline.periodic``)."""
+"""Periodic jobs run once per interval across workers (``hotline.jobs.periodic``)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline import escalation_watch, periodic
 from hotline.extensions import db
+from hotline.jobs import escalation_watch, periodic
 from hotline.models import JobLease
 from hotline.phones import PhoneVault
 from tests.process_helpers import wait_for
@@ -141,7 +141,8 @@ def test_escalation_watch_looks_every_5_s_or_every_realert_if_shorter(
 WORKER = """
 import os, sys
 from datetime import timedelta
-from hotline import create_app, periodic
+from hotline import create_app
+from hotline.jobs import periodic
 from hotline.models import utcnow
 
 interval = timedelta(seconds=float(sys.argv[1]))

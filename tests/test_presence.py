@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import select, text
 
 from hotline.extensions import db, socketio
+from hotline.jobs.presence_watch import heartbeat_once
+from hotline.jobs.presence_watch import sweep_once as presence_sweep
 from hotline.models import (
     Conversation,
     ConversationState,
@@ -20,8 +22,6 @@ from hotline.models import (
     User,
     utcnow,
 )
-from hotline.presence_watch import heartbeat_once
-from hotline.presence_watch import sweep_once as presence_sweep
 from hotline.services.risk import TriageResult
 from hotline.services.safety_net import SafetyLimits, sweep
 from tests.conftest import PASSWORD, events
@@ -379,7 +379,7 @@ def test_an_escalation_on_an_ended_chat_stops_alerting_and_shows_it(
     resident = resident_socket(chat["token"])
     say(resident, "我今晚就走了", "message-0001")
     resident.emit("end", {}, namespace=CHAT, callback=True)
-    from hotline.escalation_watch import realert_due
+    from hotline.jobs.escalation_watch import realert_due
 
     with app.app_context(), db.transaction() as session:
         session.execute(

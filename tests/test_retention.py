@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from hotline.extensions import db
+from hotline.jobs.retention import purge_expired
 from hotline.models import (
     Assessment,
     Callback,
@@ -23,7 +24,6 @@ from hotline.models import (
     WrapUp,
     utcnow,
 )
-from hotline.retention_job import purge_expired
 from hotline.services import referrals, resources
 from hotline.services.retention import RetentionPolicy, purge
 from hotline.services.risk import TriageResult

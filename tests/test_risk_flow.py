@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select, update
 
 from hotline import create_app
-from hotline.escalation_watch import realert_due
 from hotline.extensions import db, socketio
+from hotline.jobs.escalation_watch import realert_due
 from hotline.models import Assessment, Escalation, RiskLevel, Role, User
 from hotline.services.risk import TriageResult
 from tests.conftest import events

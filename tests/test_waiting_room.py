@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from hotline.callback_windows import ServiceHours, is_open
 from hotline.extensions import db
 from hotline.models import AuditEvent, Survey, utcnow
+from hotline.services.callback_windows import ServiceHours, is_open
 from hotline.services.queue import estimate_minutes, service_pace
 from tests.conftest import events
 

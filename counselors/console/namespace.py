@@ -15,6 +15,7 @@ from counselors.permissions import may, requires
 from hotline.dispatcher import escalation_snapshot
 from hotline.errors import InvalidInput, RateLimited, Unauthorized
 from hotline.extensions import db, phone_vault
+from hotline.jobs.presence_watch import LOCAL_SIDS, WORKER
 from hotline.models import (
     CallOutcome,
     EscalationOutcome,
@@ -23,7 +24,6 @@ from hotline.models import (
     Role,
     Sender,
 )
-from hotline.presence_watch import LOCAL_SIDS, WORKER
 from hotline.realtime import (
     RESPONDERS_ROOM,
     STAFF_ROOM,

@@ -19,7 +19,7 @@ from hotline.labels import (
     role_names,
 )
 
-bp = Blueprint("console", __name__, template_folder="../templates")
+bp = Blueprint("console", __name__, template_folder="templates")
 
 
 @bp.get("/console")

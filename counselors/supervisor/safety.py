@@ -18,7 +18,7 @@ from hotline.extensions import db
 from hotline.labels import role_names
 from hotline.services import blocks, wellbeing
 
-bp = Blueprint("safety", __name__, template_folder="../templates")
+bp = Blueprint("safety", __name__, template_folder="templates")
 
 
 def duration_choices() -> list[tuple[str, str]]:

@@ -26,7 +26,7 @@ from hotline.services import audit, callbacks, escalations
 from hotline.services.accounts import list_staff
 from hotline.services.transcripts import read_transcript
 
-bp = Blueprint("supervisor", __name__, template_folder="../templates")
+bp = Blueprint("supervisor", __name__, template_folder="templates")
 
 
 @bp.get("/supervisor")

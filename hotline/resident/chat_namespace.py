@@ -9,13 +9,13 @@ from flask import current_app, request
 from flask_socketio import Namespace, emit, join_room
 from sqlalchemy.orm import Session
 
-from hotline.api import blocked_error
 from hotline.errors import HotlineError, RateLimited
 from hotline.extensions import db
+from hotline.jobs.presence_watch import LOCAL_SIDS, WORKER
 from hotline.metrics import observe_ack
 from hotline.models import BlockKind, Sender
-from hotline.presence_watch import LOCAL_SIDS, WORKER
 from hotline.realtime import connection_state, conversation_room
+from hotline.resident.api import blocked_error
 from hotline.services import presence, safety_net
 from hotline.services.blocks import Blocked, refuse_if_blocked
 from hotline.services.closing import end_by_resident

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, render_template
 
-from hotline.api import chat_is_open
-from hotline.callbacks_api import slot_payload
 from hotline.i18n import LANG_COOKIE
 from hotline.labels import crisis_line_names, resident_strings
+from hotline.resident.api import chat_is_open
+from hotline.resident.callbacks_api import slot_payload
 
 bp = Blueprint("resident", __name__)
 

@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from hotline.callback_windows import schedule_retry
 from hotline.errors import Conflict, NotFound, NotHolder, RateLimited
 from hotline.events import HeldChanged, QueueChanged, record
 from hotline.models import (
@@ -47,6 +46,7 @@ from hotline.models import (
 from hotline.phones import PhoneVault, display_phone, mask_hint
 from hotline.services import audit
 from hotline.services.blocks import Blocked, is_blocked
+from hotline.services.callback_windows import schedule_retry
 from hotline.services.conversations import (
     conversation_for_token,
     new_conversation,
