@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from triage.levels import Level
+
 
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
@@ -113,16 +115,9 @@ class Sender(enum.StrEnum):
     SYSTEM = "system"
 
 
-class RiskLevel(enum.StrEnum):
-    LOW = "low"
-    MODERATE = "moderate"
-    HIGH = "high"
-    CRISIS = "crisis"
-
-    @property
-    def rank(self) -> int:
-        """0 for low up to 3 for crisis: how urgent, for ordering."""
-        return list(RiskLevel).index(self)
+# The web app stores and orders triage's own levels (most urgent first, with
+# `rank` and `is_urgent`): one definition, so the two can never disagree.
+RiskLevel = Level
 
 
 class EscalationState(enum.StrEnum):
@@ -267,7 +262,7 @@ class Conversation(Base):
     # Highest unresolved triage level: rises with assessments, and is lowered
     # only by a recorded correction.
     risk_level: Mapped[RiskLevel] = mapped_column(
-        _enum(RiskLevel), default=RiskLevel.LOW
+        _enum(RiskLevel, "risklevel"), default=RiskLevel.LOW
     )
     # risk_level's rank, stored so the queue can be ordered in SQL.
     risk_rank: Mapped[int] = mapped_column(Integer, default=0)
@@ -345,7 +340,7 @@ class Assessment(Base):
     conversation_id: Mapped[int] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE"), index=True
     )
-    level: Mapped[RiskLevel] = mapped_column(_enum(RiskLevel))
+    level: Mapped[RiskLevel] = mapped_column(_enum(RiskLevel, "risklevel"))
     score: Mapped[float]
     signals: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     needs: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -403,7 +398,7 @@ class Escalation(Base):
     conversation_id: Mapped[int] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE"), index=True
     )
-    level: Mapped[RiskLevel] = mapped_column(_enum(RiskLevel))
+    level: Mapped[RiskLevel] = mapped_column(_enum(RiskLevel, "risklevel"))
     state: Mapped[EscalationState] = mapped_column(
         _enum(EscalationState), default=EscalationState.OPEN, index=True
     )
