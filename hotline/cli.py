@@ -32,19 +32,6 @@ from hotline.models import Role  # noqa: E402
 
 
 @contextmanager
-def _session(app: Flask) -> Iterator[Session]:
-    """A database session inside the app's context, closed afterwards."""
-    from hotline.extensions import db
-
-    with app.app_context():
-        session = db.new_session()
-        try:
-            yield session
-        finally:
-            session.close()
-
-
-@contextmanager
 def _transaction(app: Flask) -> Iterator[Session]:
     """One unit of work inside the app's context (hotline.database)."""
     from hotline.extensions import db
@@ -226,9 +213,10 @@ def _triage_group() -> click.Group:
 
 def export_feedback(path: Path) -> int:
     """Write staff corrections as ``{"text", "level"}`` lines; returns the count."""
+    from hotline.extensions import db
     from hotline.services.risk import training_feedback
 
-    with _session(_app()) as session:
+    with _app().app_context(), db.read() as session:
         rows = training_feedback(session)
     with path.open("w", encoding="utf-8") as handle:
         for row in rows:

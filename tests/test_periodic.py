@@ -57,19 +57,27 @@ def test_slots_are_cut_from_the_epoch() -> None:
         periodic.slot_start(NOON, timedelta(0))
 
 
-def test_one_win_per_slot(app: Flask, session: Session) -> None:
-    def claim(at: datetime, holder: str = "w1") -> bool:
+def claim(
+    app: Flask, job: str, at: datetime, holder: str = "w1", interval=MINUTE
+) -> bool:
+    """One claim in its own unit of work, as a worker makes it."""
+    with app.app_context(), db.transaction() as session:
         return periodic.run_once_per_interval(
-            session, "sweep", MINUTE, now=at, holder=holder
+            session, job, interval, now=at, holder=holder
         )
 
-    assert claim(NOON) is True
-    assert claim(NOON + timedelta(seconds=1), "w2") is False
-    assert claim(NOON + timedelta(seconds=59)) is False
-    assert claim(NOON + MINUTE, "w2") is True
+
+def test_one_win_per_slot(app: Flask) -> None:
+    def claim_sweep(at: datetime, holder: str = "w1") -> bool:
+        return claim(app, "sweep", at, holder)
+
+    assert claim_sweep(NOON) is True
+    assert claim_sweep(NOON + timedelta(seconds=1), "w2") is False
+    assert claim_sweep(NOON + timedelta(seconds=59)) is False
+    assert claim_sweep(NOON + MINUTE, "w2") is True
     # A worker whose clock runs behind cannot take a slot that has passed.
-    assert claim(NOON + timedelta(seconds=30)) is False
-    assert claim(NOON + 3 * MINUTE) is True
+    assert claim_sweep(NOON + timedelta(seconds=30)) is False
+    assert claim_sweep(NOON + 3 * MINUTE) is True
 
     row = lease(app, "sweep")
     assert row is not None
@@ -81,10 +89,17 @@ def test_one_win_per_slot(app: Flask, session: Session) -> None:
     )
 
 
-def test_jobs_have_separate_leases(session: Session) -> None:
-    assert periodic.run_once_per_interval(session, "purge", MINUTE, now=NOON)
-    assert periodic.run_once_per_interval(session, "callbacks", MINUTE, now=NOON)
-    assert not periodic.run_once_per_interval(session, "purge", MINUTE, now=NOON)
+def test_jobs_have_separate_leases(app: Flask) -> None:
+    assert claim(app, "purge", NOON)
+    assert claim(app, "callbacks", NOON)
+    assert not claim(app, "purge", NOON)
+
+
+def test_a_claim_rolled_back_with_its_unit_leaves_the_slot_free(app: Flask) -> None:
+    with pytest.raises(RuntimeError), app.app_context(), db.transaction() as session:
+        assert periodic.run_once_per_interval(session, "purge", MINUTE, now=NOON)
+        raise RuntimeError("the worker failed before its unit committed")
+    assert claim(app, "purge", NOON, "w2")
 
 
 def test_workers_racing_for_one_slot_give_it_to_exactly_one(app: Flask) -> None:
@@ -94,18 +109,11 @@ def test_workers_racing_for_one_slot_give_it_to_exactly_one(app: Flask) -> None:
     errors: list[BaseException] = []
 
     def race(number: int) -> None:
-        with app.app_context():
-            session = db.new_session()
-            try:
-                barrier.wait()
-                won = periodic.run_once_per_interval(
-                    session, "race", MINUTE, now=NOON, holder=f"w{number}"
-                )
-                results.append(won)
-            except BaseException as error:
-                errors.append(error)
-            finally:
-                session.close()
+        try:
+            barrier.wait()
+            results.append(claim(app, "race", NOON, f"w{number}"))
+        except BaseException as error:
+            errors.append(error)
 
     threads = [threading.Thread(target=race, args=(n,)) for n in range(racers)]
     for thread in threads:

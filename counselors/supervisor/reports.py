@@ -44,9 +44,10 @@ def page() -> tuple[str, int]:
     payload: dict[str, Any] | None = None
     if not chosen.errors:
         assert chosen.start is not None and chosen.end is not None
-        payload = reports.build_reports(
-            db.session, chosen.start, chosen.end, _zone(), _target_seconds()
-        ).to_payload()
+        with db.read() as session:
+            payload = reports.build_reports(
+                session, chosen.start, chosen.end, _zone(), _target_seconds()
+            ).to_payload()
     return (
         render_template(
             "supervisor/reports.html",
@@ -72,14 +73,17 @@ def csv_export() -> Any:
     if chosen.errors:
         return page()
     assert chosen.start is not None and chosen.end is not None
-    body = reports.export_csv(
-        db.session,
-        chosen.start,
-        chosen.end,
-        _zone(),
-        _target_seconds(),
-        actor_id=current_user.member.user_id,
-    )
+    # One unit: the figures and the audit entry of their export commit
+    # together, so no export goes unaudited.
+    with db.transaction() as session:
+        body = reports.export_csv(
+            session,
+            chosen.start,
+            chosen.end,
+            _zone(),
+            _target_seconds(),
+            actor_id=current_user.member.user_id,
+        )
     filename = f"hotline-reports-{chosen.start}-{chosen.end}.csv"
     return Response(
         body,

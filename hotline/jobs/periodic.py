@@ -62,9 +62,9 @@ def run_once_per_interval(
 ) -> bool:
     """Claim the current slot of ``job_name``; True if this caller won it.
 
-    Commits. Any number of workers may call this at once: exactly one of
-    those calling within a slot gets True, the rest (and later callers in the
-    same slot) get False.
+    The claim holds once the caller's unit of work commits. Any number of
+    workers may call this at once: exactly one of those calling within a slot
+    gets True, the rest (and later callers in the same slot) get False.
     """
     now = now or utcnow()
     start = slot_start(now, interval)
@@ -75,7 +75,6 @@ def run_once_per_interval(
         .values(slot_start=start, ran_at=now, holder=holder, runs=JobLease.runs + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
-    session.commit()
     return won == 1
 
 
@@ -104,11 +103,8 @@ def seconds_to_next_slot(interval: timedelta, now: datetime | None = None) -> fl
 def run_if_won(app: Flask, job_name: str, interval: timedelta, job: Job) -> bool:
     """Run ``job(app)`` if this worker wins the current slot; True if it ran."""
     with app.app_context():
-        session = db.new_session()
-        try:
+        with db.transaction() as session:
             won = run_once_per_interval(session, job_name, interval)
-        finally:
-            session.close()
         if won:
             job(app)
         return won

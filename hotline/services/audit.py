@@ -141,5 +141,4 @@ def list_entries(
         )
         for event, username in session.execute(query).all()
     ]
-    session.rollback()
     return entries

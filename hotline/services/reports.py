@@ -4,8 +4,9 @@ Every function takes ``(session, start, end, tz)``: ``start`` and ``end`` are
 local calendar dates (both included) in the service's zone ``tz``, so a range
 is the half-open UTC interval from local midnight of ``start`` to local
 midnight after ``end``. Each report counts the rows whose own timestamp falls
-in that interval (named in each function's docstring). Nothing here commits
-or writes; ``build_reports`` ends its read transaction.
+in that interval (named in each function's docstring). Nothing here commits:
+the caller's unit of work does (``db.read()`` for the page, ``db.transaction()``
+for the export, whose audit entry is the only write).
 
 Portability (SQLite and PostgreSQL):
 
@@ -693,25 +694,21 @@ def surveys(session: Session, start: date, end: date, tz: ZoneInfo) -> SurveyRep
 def build_reports(
     session: Session, start: date, end: date, tz: ZoneInfo, target_seconds: int
 ) -> Reports:
-    """Every report for the range, read in one transaction that is then ended."""
-    try:
-        return Reports(
-            start=start,
-            end=end,
-            timezone=tz.key,
-            contacts=contacts(session, start, end, tz),
-            wait=wait_times(session, start, end, tz),
-            abandonment=abandonment(session, start, end, tz),
-            risk_mix=risk_mix(session, start, end, tz),
-            escalations=escalation_response(session, start, end, tz, target_seconds),
-            needs=needs(session, start, end, tz),
-            referrals=referrals(session, start, end, tz),
-            callbacks=callbacks(session, start, end, tz),
-            surveys=surveys(session, start, end, tz),
-        )
-    finally:
-        # On SQLite every transaction holds the write lock: let it go at once.
-        session.rollback()
+    """Every report for the range, read in the caller's one transaction."""
+    return Reports(
+        start=start,
+        end=end,
+        timezone=tz.key,
+        contacts=contacts(session, start, end, tz),
+        wait=wait_times(session, start, end, tz),
+        abandonment=abandonment(session, start, end, tz),
+        risk_mix=risk_mix(session, start, end, tz),
+        escalations=escalation_response(session, start, end, tz, target_seconds),
+        needs=needs(session, start, end, tz),
+        referrals=referrals(session, start, end, tz),
+        callbacks=callbacks(session, start, end, tz),
+        surveys=surveys(session, start, end, tz),
+    )
 
 
 def export_csv(
@@ -737,5 +734,4 @@ def export_csv(
         start=start.isoformat(),
         end=end.isoformat(),
     )
-    session.commit()
     return buffer.getvalue()

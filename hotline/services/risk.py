@@ -278,7 +278,6 @@ def training_feedback(session: Session) -> list[dict[str, str]]:
         .join(TriageCorrection, TriageCorrection.message_id == Message.id)
         .order_by(TriageCorrection.id)
     ).all()
-    session.rollback()
     # The latest correction of a message wins.
     latest: dict[str, str] = {}
     for body, level in rows:
