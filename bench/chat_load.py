@@ -35,7 +35,6 @@ cost of an idle resident connection.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import json
 import math
@@ -43,10 +42,7 @@ import os
 import random
 import secrets
 import shutil
-import signal
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -61,6 +57,7 @@ from typing import Any
 import socketio
 
 from bench.relay_baseline import relay_token
+from devtools.processes import Daemon, clean_env, free_port, hotline_command, wait_for
 from hotline.phones import PhoneVault
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +65,6 @@ CHAT_NAMESPACE = "/chat"
 CONSOLE_NAMESPACE = "/console"
 COUNSELOR_PASSWORD = "bench-password-long-enough"
 START_TIMEOUT = 60.0
-STOP_TIMEOUT = 5.0
 CLAIM_TIMEOUT = 30.0
 # Ordinary resident talk: no triage signal should make it special.
 FILLER = "今天心情不太好，想找人聊聊。I just need someone to talk to tonight. "
@@ -141,26 +137,8 @@ QUICK_SURGE_PROFILE = replace(
 # Server processes
 
 
-_LIVE: set[ServerProcess] = set()
-
-
-def _stop_live_servers() -> None:
-    for server in list(_LIVE):
-        server.stop()
-
-
-atexit.register(_stop_live_servers)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class ServerProcess:
-    """A server under test in its own process group, stopped on any exit."""
+class ServerProcess(Daemon):
+    """A server under benchmark, ready once ``ready_path`` answers 200."""
 
     def __init__(
         self,
@@ -172,97 +150,30 @@ class ServerProcess:
         ready_path: str,
         log_name: str = "server",
     ) -> None:
+        super().__init__(workdir, log_name, log_name=f"{log_name}.log")
         self.command = list(command)
         self.env = env
-        self.workdir = workdir
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.ready_url = self.url + ready_path
-        self.log_path = workdir / f"{log_name}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None, "server not started"
-        return self.process.pid
 
     def start(self, timeout: float = START_TIMEOUT) -> None:
         """Start the process and return once ``ready_path`` answers 200."""
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.command,
-                cwd=self.workdir,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        _LIVE.add(self)
-        deadline = time.monotonic() + timeout
+        self._spawn(self.command, env=self.env)
         try:
-            while not self._is_ready():
-                if self.process.poll() is not None:
-                    raise RuntimeError(
-                        f"server exited early ({self.process.returncode}):\n"
-                        + self.log_tail()
-                    )
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{self.ready_url} not ready in {timeout:.0f}s")
-                time.sleep(0.1)
+            wait_for(self._is_ready, timeout, self.ready_url, interval=0.1)
         except BaseException:
-            self.stop()
+            self.kill()
             raise
 
     def _is_ready(self) -> bool:
+        if not self.is_running:
+            raise RuntimeError(f"server exited early:\n{self.log_tail(3000)}")
         try:
             with urllib.request.urlopen(self.ready_url, timeout=2) as response:
                 return bool(response.status == 200)
         except (OSError, urllib.error.URLError):
             return False
-
-    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
-        """SIGTERM the process group we created; SIGKILL it after ``timeout``."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self._signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._signal(signal.SIGKILL)
-                self.process.wait(timeout)
-        else:
-            # The leader is gone; make sure nothing it spawned lingers.
-            self._signal(signal.SIGKILL)
-        _LIVE.discard(self)
-
-    def _signal(self, signum: int) -> None:
-        assert self.process is not None
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signum)
-
-    def log_tail(self, chars: int = 3000) -> str:
-        """The end of the server's output."""
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
-
-
-def _clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra)
-    return env
-
-
-def hotline_command() -> list[str]:
-    """The ``hotline`` console script beside the running interpreter."""
-    script = Path(sys.executable).parent / "hotline"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from hotline.cli import main; main()"]
 
 
 @dataclass(frozen=True)
@@ -349,7 +260,7 @@ class HotlineTarget(Target):
 
     def _worker(self, number: int) -> ServerProcess:
         port = free_port()
-        env = _clean_env(
+        env = clean_env(
             HOTLINE_DATABASE_URL=self.database_url,
             HOTLINE_SECRET_KEY=self.secret_key,
             HOTLINE_PHONE_KEYS=self.phone_keys,
@@ -557,7 +468,7 @@ class RelayTarget(Target):
                 self.async_mode,
                 *self.relay_options(),
             ],
-            env=_clean_env(PYTHONPATH=pythonpath),
+            env=clean_env(PYTHONPATH=pythonpath),
             workdir=self.workdir,
             port=port,
             ready_path="/socket.io/?EIO=4&transport=polling",

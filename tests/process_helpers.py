@@ -8,136 +8,29 @@ again at interpreter exit as a last resort, so no test leaks a process.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import requests
 
+# The process plumbing is shared with bench/; tests import it from here.
+from devtools.processes import START_TIMEOUT, Daemon, clean_env
+from devtools.processes import free_port as free_port
+from devtools.processes import hotline_command as hotline_command
+from devtools.processes import wait_for as wait_for
 from hotline.phones import PhoneVault
 
 COUNSELOR_PASSWORD = "process-test-password"
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 5.0
-# Every process this interpreter started and has not reaped yet.
-_LIVE: set[_Daemon] = set()
 
 
-def hotline_command() -> list[str]:
-    """The ``hotline`` console script of the running interpreter's environment."""
-    script = shutil.which("hotline", path=str(Path(sys.executable).parent))
-    if script is not None:
-        return [script]
-    return [sys.executable, "-c", "from hotline.cli import main; main()"]
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for(
-    condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.05
-) -> Any:
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.1f}s waiting for {what}")
-        time.sleep(interval)
-
-
-class _Daemon:
-    """A process in its own process group, reaped by the test or at exit."""
-
-    def __init__(self, workdir: Path, name: str, log_name: str | None = None) -> None:
-        self.workdir = workdir
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.name = name
-        self.log_path = workdir / (log_name or f"{name}.out")
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def is_running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def _spawn(
-        self,
-        command: list[str],
-        *,
-        env: dict[str, str] | None = None,
-        banner: str | None = None,
-    ) -> None:
-        assert not self.is_running, f"{self.name} already running"
-        self._reap()
-        with self.log_path.open("ab") as log:
-            if banner:
-                log.write(f"\n--- {banner} ---\n".encode())
-                log.flush()
-            self.process = subprocess.Popen(
-                command,
-                cwd=self.workdir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # Own process group: kill() reaches anything it spawns.
-                start_new_session=True,
-            )
-        _LIVE.add(self)
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group at once, as a crash would, and reap it."""
-        self._signal(signal.SIGKILL)
-        self._reap()
-
-    def _signal(self, signum: int) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signum)
-
-    def _reap(self) -> None:
-        if self.process is not None:
-            try:
-                self.process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(STOP_TIMEOUT)
-            self.process = None
-        _LIVE.discard(self)
-
-    def log_tail(self, chars: int = 4000) -> str:
-        """The end of the process's combined stdout and stderr."""
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except FileNotFoundError:
-            return "(no log)"
-
-
-@atexit.register
-def _kill_leftovers() -> None:
-    for daemon in list(_LIVE):
-        daemon.kill()
-
-
-class HotlineServer(_Daemon):
+class HotlineServer(Daemon):
     """One ``hotline serve`` process on a fixed port with its own database.
 
     The port and database stay the same across ``kill()`` and ``start()``, so
@@ -155,18 +48,12 @@ class HotlineServer(_Daemon):
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.database_path = workdir / "hotline.sqlite3"
-        self.env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith("HOTLINE_")
-        }
-        self.env.update(
+        self.env = clean_env(
             HOTLINE_DATABASE_URL=f"sqlite:///{self.database_path}",
             HOTLINE_SECRET_KEY=secrets.token_urlsafe(32),
             HOTLINE_PHONE_KEYS=PhoneVault.generate_key(),
             # Quick exit must never leave loopback during tests.
             HOTLINE_QUICK_EXIT_URL=f"{self.base_url}/api/health",
-            PYTHONUNBUFFERED="1",
         )
         self.env.update(env or {})
         self.starts = 0
@@ -231,19 +118,6 @@ class HotlineServer(_Daemon):
                 return response.status_code == 200
         except requests.RequestException:
             return False
-
-    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
-        """Stop gracefully (SIGTERM), escalating to SIGKILL after ``timeout``."""
-        if not self.is_running:
-            self._reap()
-            return
-        self._signal(signal.SIGTERM)
-        assert self.process is not None
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self._signal(signal.SIGKILL)
-        self._reap()
 
     def restart_after_crash(self, timeout: float = START_TIMEOUT) -> None:
         """SIGKILL, then start again on the same port with the same database."""
@@ -447,7 +321,7 @@ def job_runs(database_url: str, name: str) -> int:
         engine.dispose()
 
 
-class RedisServer(_Daemon):
+class RedisServer(Daemon):
     """A private ``redis-server`` on a free port, to stop and start at will.
 
     Tests that take Redis down use this one, never the shared server.
@@ -505,7 +379,7 @@ def nginx_block(config: str, opening: str) -> str:
     raise ValueError(f"unbalanced braces after {opening!r}")
 
 
-class NginxProxy(_Daemon):
+class NginxProxy(Daemon):
     """Debian's nginx in the foreground, proxying to ``hotline serve`` workers.
 
     The map, upstream and ``location /`` blocks come from the production

@@ -1,0 +1,1 @@
+"""Tools shared by the tests and the benchmark harness (not shipped)."""
