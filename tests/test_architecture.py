@@ -15,9 +15,7 @@ from hotline.events import QueueChanged, record
 from hotline.extensions import db
 
 ROOT = Path(__file__).resolve().parents[1]
-# Only the unit of work (hotline/database.py) ends transactions. Modules not
-# yet moved onto it are listed here; the list only ever shrinks.
-NOT_YET_ON_THE_UNIT_OF_WORK: set[str] = set()
+# Only the unit of work (hotline/database.py) ends transactions.
 ENDS_A_TRANSACTION = {"commit", "rollback"}
 
 
@@ -46,12 +44,8 @@ def _ends_transactions(path: Path) -> list[int]:
     "path", _modules(), ids=lambda path: str(path.relative_to(ROOT))
 )
 def test_only_the_unit_of_work_commits_or_rolls_back(path: Path) -> None:
-    name = str(path.relative_to(ROOT))
     lines = _ends_transactions(path)
-    if name in NOT_YET_ON_THE_UNIT_OF_WORK:
-        assert lines, f"{name} no longer commits: remove it from the list"
-    else:
-        assert not lines, f"{name} ends a transaction itself at lines {lines}"
+    assert not lines, f"{path.name} ends a transaction itself at lines {lines}"
 
 
 def test_a_service_that_commits_inside_a_unit_fails(app: Flask) -> None:
