@@ -39,6 +39,8 @@ from hotline.realtime import (
 from hotline.services import escalations, safety_net, transfers, wellbeing
 from hotline.services.conversations import joined_staff
 from hotline.services.queue import (
+    PREVIEW_CHARS,
+    QueueItem,
     conversation_status,
     estimate_minutes,
     held_conversation,
@@ -46,7 +48,6 @@ from hotline.services.queue import (
     service_pace,
     status_payload,
     waiting_order,
-    waiting_queue,
 )
 
 logger = logging.getLogger(__name__)
@@ -138,10 +139,19 @@ def _queue_changed(session: Session, _event: ev.QueueChanged) -> None:
     position_pushes().request()
 
 
-def _queue_item_changed(session: Session, event: ev.QueueItemChanged) -> None:
-    items = waiting_queue(session, conversation_id=event.conversation_id)
-    if items:
-        _to_console("queue_item", items[0].to_payload(), STAFF_ROOM)
+def _queue_item_changed(_session: Session, event: ev.QueueItemChanged) -> None:
+    """The one item, as the message's unit of work left it (no read back)."""
+    item = QueueItem(
+        conversation_id=event.conversation_id,
+        lang=event.lang,
+        waiting_since=event.waiting_since,
+        message_count=event.message_count,
+        preview=event.preview[:PREVIEW_CHARS],
+        risk_level=event.risk_level,
+        signals=event.signals,
+        needs=event.needs,
+    )
+    _to_console("queue_item", item.to_payload(), STAFF_ROOM)
 
 
 class PositionPushes:

@@ -6,9 +6,10 @@ events to ``hotline.dispatcher`` after its commit, and drops them on a
 rollback. Events are facts, not pushes: who hears about them, on which room
 and namespace, is decided in one place, the dispatcher.
 
-Events carry only what the dispatcher cannot read again cheaply after the
-commit (ids, the stored message); everything else it reads in its own read
-transaction.
+Events carry what the dispatcher cannot read again cheaply after the
+commit (ids, the stored message), and on the per-message path what the
+service already holds (``QueueItemChanged``); everything else the
+dispatcher reads in its own read transaction.
 """
 
 from __future__ import annotations
@@ -189,6 +190,21 @@ class NoResponderOnDuty:
 @dataclass(frozen=True)
 class QueueItemChanged:
     """A waiting chat's own line changed (a new message, same level): only
-    that item is sent again; nobody's place in the queue moved."""
+    that item is sent again; nobody's place in the queue moved.
+
+    It carries the whole item as the message's own unit of work left it
+    (``post_message`` holds every field after its UPDATE … RETURNING):
+    under a surge this push follows every waiting resident's message, and
+    reading the item back cost more than storing the message.
+    """
 
     conversation_id: int
+    lang: str
+    waiting_since: datetime
+    # The conversation's last seq: the console's message count.
+    message_count: int
+    # The resident's latest words, which this message is.
+    preview: str
+    risk_level: str
+    signals: list[str]
+    needs: list[str]

@@ -85,16 +85,20 @@ class ChatNamespace(Namespace):
         with db.read() as session:
             context = triage_context(session, state["conversation_id"])
         assessment = assess_text(body, context)
-        with db.transaction() as session:
-            _refuse_if_blocked(session, state["token_hash"])
-            posted = post_message(
-                session,
-                state["conversation_id"],
-                sender=Sender.RESIDENT,
-                body=body,
-                client_id=client_id,
-                assessment=assessment,
-            )
+        try:
+            # post_message checks the block in its own seq UPDATE: the block
+            # costs no statement per message and holds from its commit on.
+            with db.transaction() as session:
+                posted = post_message(
+                    session,
+                    state["conversation_id"],
+                    sender=Sender.RESIDENT,
+                    body=body,
+                    client_id=client_id,
+                    assessment=assessment,
+                )
+        except Blocked as error:
+            raise _hang_up_blocked() from error
         # Until the unit of work (and the pushes it dispatched) is done.
         observe_ack(time.perf_counter() - received)
         return {"ok": True, "seq": posted.message.seq}
@@ -134,6 +138,11 @@ def _refuse_if_blocked(session: Session, token_hash: str) -> None:
     try:
         refuse_if_blocked(session, BlockKind.TOKEN, token_hash)
     except Blocked as error:
-        if connection_state().get("conversation_id") is not None:
-            disconnect_soon()
-        raise blocked_error() from error
+        raise _hang_up_blocked() from error
+
+
+def _hang_up_blocked() -> HotlineError:
+    """The refusal for a blocked resident; an open socket is hung up after it."""
+    if connection_state().get("conversation_id") is not None:
+        disconnect_soon()
+    return blocked_error()

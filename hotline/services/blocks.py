@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from hotline.errors import Forbidden, InvalidInput, NotFound
@@ -153,6 +153,21 @@ def refuse_if_blocked(
     """Raise Blocked when a live block matches."""
     if is_blocked(session, kind, value_hash):
         raise Blocked()
+
+
+def token_blocked(now: Any) -> Any:
+    """SQL condition: a live block holds the conversation's resume token.
+
+    For statements on ``conversations`` that must not go through for a
+    blocked resident (``post_message`` puts it in the seq UPDATE, so the
+    check costs no statement of its own and holds on every worker at once).
+    """
+    return exists().where(
+        Block.kind == BlockKind.TOKEN,
+        Block.value_hash == Conversation.token_hash,
+        Block.lifted_at.is_(None),
+        Block.until > now,
+    )
 
 
 def remember_address(

@@ -32,6 +32,7 @@ from hotline.events import (
 from hotline.models import (
     Assessment,
     AuditEvent,
+    BlockKind,
     Channel,
     Conversation,
     ConversationState,
@@ -44,6 +45,7 @@ from hotline.models import (
     utcnow,
 )
 from hotline.services import escalations
+from hotline.services.blocks import refuse_if_blocked, token_blocked
 from hotline.services.risk import (
     ContextLine,
     ConversationRisk,
@@ -218,6 +220,7 @@ def joined_staff(session: Session, conversation_id: int) -> set[int]:
 # rebuilding and hashing the expression per message.
 _CONVERSATION_ID = bindparam("conversation_id")
 _STAFF_ID = bindparam("staff_id")
+_NOW = bindparam("now")
 _JOINED_STAFF = union(
     select(Escalation.assignee_id.label("user_id")).where(
         Escalation.conversation_id == _CONVERSATION_ID,
@@ -243,6 +246,11 @@ def _next_seq(allowed: Any, **clock: Any) -> Any:
             Conversation.needs,
             Conversation.risk_signals,
             Conversation.staff_joined,
+            # The rest of a waiting chat's queue item, so its push needs no
+            # read back (QueueItemChanged).
+            Conversation.channel,
+            Conversation.lang,
+            Conversation.waiting_since,
         )
         # Nothing in the identity map needs the new seq, and skipping the
         # synchronisation saves work on every message.
@@ -251,12 +259,13 @@ def _next_seq(allowed: Any, **clock: Any) -> Any:
 
 
 # The response clock (hotline.services.safety_net) runs from the first
-# resident message nobody has answered; any staff message stops it.
+# resident message nobody has answered; any staff message stops it. A
+# blocked token's message stores nothing: checked in this statement, the
+# block holds on every worker from its commit, at no extra statement.
 _NEXT_SEQ_FOR_RESIDENT = _next_seq(
-    Conversation.state.in_((ConversationState.WAITING, ConversationState.ACTIVE)),
-    awaiting_reply_since=func.coalesce(
-        Conversation.awaiting_reply_since, bindparam("now")
-    ),
+    Conversation.state.in_((ConversationState.WAITING, ConversationState.ACTIVE))
+    & ~token_blocked(_NOW),
+    awaiting_reply_since=func.coalesce(Conversation.awaiting_reply_since, _NOW),
 )
 _NEXT_SEQ_FOR_STAFF = _next_seq(
     (Conversation.state == ConversationState.ACTIVE)
@@ -282,9 +291,10 @@ def post_message(
 ) -> PostedMessage:
     """Store a message exactly once per ``client_id`` and give it the next seq.
 
-    Residents may write while waiting or active; staff only to a conversation
-    they hold or joined. The seq counter is bumped by a conditional UPDATE so
-    concurrent writers never share a seq, and the unique constraint on
+    Residents may write while waiting or active, unless a block holds their
+    token (Blocked); staff only to a conversation they hold or joined. The
+    seq counter is bumped by a conditional UPDATE so concurrent writers
+    never share a seq, and the unique constraint on
     ``(conversation_id, client_id)`` makes a resend store nothing new. The
     message, its assessment and any escalation it opens commit together: a
     crisis can never be stored without its escalation.
@@ -329,21 +339,31 @@ def post_message(
             raise
         return _already_stored(session, existing)
     if row is None:
+        if sender is Sender.RESIDENT:
+            _refuse_if_token_blocked(session, conversation_id)
         # A resend of a message stored before the conversation closed (or
         # before the holder changed) still gets its original ack.
         existing = _message_by_client_id(session, conversation_id, client_id)
         if existing is not None:
             return _already_stored(session, existing)
         raise _refusal(session, conversation_id, sender)
-    seq, state, holder_id, level_before, needs, signals, staff_joined = row
-    risk_level, escalation_id = level_before, None
+    (
+        seq,
+        state,
+        holder_id,
+        level_before,
+        needs,
+        signals,
+        staff_joined,
+        channel,
+        lang,
+        waiting_since,
+    ) = row
+    risk = ConversationRisk(level_before, needs, signals)
+    escalation_id = None
     if assessment is not None:
-        risk_level = apply_assessment(
-            session,
-            conversation_id,
-            message_id,
-            assessment,
-            current=ConversationRisk(level_before, needs, signals),
+        risk = apply_assessment(
+            session, conversation_id, message_id, assessment, current=risk
         )
         if assessment.level is RiskLevel.CRISIS:
             escalation_id = escalations.open_if_needed(
@@ -368,8 +388,8 @@ def post_message(
         created=True,
         state=state,
         holder_id=holder_id,
-        risk_level=risk_level,
-        risk_raised=risk_level.rank > level_before.rank,
+        risk_level=risk.level,
+        risk_raised=risk.level.rank > level_before.rank,
         escalation_id=escalation_id,
         staff_joined=staff_joined,
     )
@@ -377,10 +397,24 @@ def post_message(
     if holder_id is None and state is ConversationState.WAITING:
         # A waiting chat's level and last line are what the queue shows; only
         # a higher level moves it (and everyone behind it).
-        if posted.risk_raised:
+        # A callback's item shows its window and tries too: its note (the
+        # only message a callback's resident writes) refreshes the page.
+        if posted.risk_raised or channel is Channel.CALLBACK:
             record(session, QueueChanged())
         else:
-            record(session, QueueItemChanged(conversation_id))
+            record(
+                session,
+                QueueItemChanged(
+                    conversation_id,
+                    lang=lang,
+                    waiting_since=waiting_since,
+                    message_count=seq,
+                    preview=body,
+                    risk_level=str(risk.level),
+                    signals=list(risk.signals),
+                    needs=list(risk.needs),
+                ),
+            )
     elif holder_id is not None and posted.risk_raised:
         record(session, HeldChanged(holder_id, conversation_id))
     return posted
@@ -518,6 +552,13 @@ def _already_stored(session: Session, message: MessageView) -> PostedMessage:
     # worker, and clients drop seqs they already have.
     record(session, MessagePosted(posted))
     return posted
+
+
+def _refuse_if_token_blocked(session: Session, conversation_id: int) -> None:
+    token_hash = session.scalar(
+        select(Conversation.token_hash).where(Conversation.id == conversation_id)
+    )
+    refuse_if_blocked(session, BlockKind.TOKEN, token_hash)
 
 
 def _refusal(session: Session, conversation_id: int, sender: Sender) -> Exception:

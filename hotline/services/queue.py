@@ -204,11 +204,9 @@ def _queue_order() -> tuple[Any, ...]:
 QUEUE_PAGE = 50
 
 
-def waiting_queue(
-    session: Session, limit: int | None = None, conversation_id: int | None = None
-) -> list[QueueItem]:
+def waiting_queue(session: Session, limit: int | None = None) -> list[QueueItem]:
     """Waiting conversations in service order, with a preview of the latest
-    words: the first ``limit`` of them, or just ``conversation_id``."""
+    words: the first ``limit`` of them."""
     latest_resident_seq = (
         select(func.max(Message.seq))
         .where(
@@ -227,7 +225,6 @@ def waiting_queue(
         .correlate(Conversation)
         .scalar_subquery()
     )
-    only = [] if conversation_id is None else [Conversation.id == conversation_id]
     rows = session.execute(
         select(
             Conversation.id,
@@ -241,10 +238,8 @@ def waiting_queue(
             Callback,
         )
         .outerjoin(Callback, Callback.conversation_id == Conversation.id)
-        .where(Conversation.state == ConversationState.WAITING, *only)
-        # One item needs no order: without it the planner goes by primary key
-        # instead of walking the whole queue in service order.
-        .order_by(*(_queue_order() if conversation_id is None else ()))
+        .where(Conversation.state == ConversationState.WAITING)
+        .order_by(*_queue_order())
         .limit(limit)
     ).all()
     now = utcnow()

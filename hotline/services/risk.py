@@ -139,10 +139,11 @@ def apply_assessment(
     result: TriageResult,
     *,
     current: ConversationRisk | None = None,
-) -> RiskLevel:
+) -> ConversationRisk:
     """Store an assessment and raise the conversation's risk (never lower it).
 
-    Runs inside the caller's transaction; returns the conversation's level.
+    Runs inside the caller's transaction; returns the conversation's risk as
+    stored now (level, needs, signal names).
     ``current`` is the conversation's risk as read in this transaction after
     its row was locked (``post_message`` gets it from its UPDATE), which
     saves reading it again.
@@ -188,7 +189,11 @@ def apply_assessment(
             .where(Conversation.__table__.c.id == conversation_id)
             .values(**changes)
         )
-    return level
+    return ConversationRisk(
+        level,
+        changes.get("needs", current.needs),
+        changes.get("risk_signals", current.signals),
+    )
 
 
 def correct_level_and_escalate(
