@@ -335,6 +335,31 @@ def test_a_crisis_chat_has_a_shorter_clock(
     assert later(app, 61).alerted == [(chat["conversation_id"], 1)]
 
 
+def test_a_responder_who_joins_a_waiting_chat_starts_its_clock_then(
+    app, scalar, start_chat, resident_socket, counselor_socket
+):
+    worker = counselor_socket("sw", Role.SOCIAL_WORKER)
+    go_on_duty(worker)
+    chat = start_chat()
+    say(resident_socket(chat["token"]), "我今晚就走了", "message-0001")
+    # The resident wrote ten minutes ago, while nobody had the chat.
+    with app.app_context(), db.transaction() as session:
+        session.execute(
+            text("UPDATE conversations SET awaiting_reply_since = :at WHERE id = :id"),
+            {"at": utcnow() - timedelta(minutes=10), "id": chat["conversation_id"]},
+        )
+    escalation_id = scalar(select(Escalation.id))
+    for event in ("acknowledge", "join"):
+        ack = worker.emit(
+            event, {"escalation_id": escalation_id}, namespace=CONSOLE, callback=True
+        )
+        assert ack["ok"], ack
+    assert state_of(scalar, chat["conversation_id"]) == "active"
+    # As after a claim, the crisis clock (a minute here) runs from the join.
+    assert later(app, 50).alerted == []
+    assert later(app, 61).alerted == [(chat["conversation_id"], 1)]
+
+
 # --- escalations follow their conversation ------------------------------------
 
 

@@ -261,6 +261,11 @@ def join(
         take_over = True
         conversation.state = ConversationState.ACTIVE
         conversation.claimed_at = utcnow()
+        # As at a claim: what the resident wrote while waiting is now the
+        # responder's to answer, so the response clock starts now.
+        if conversation.awaiting_reply_since is not None:
+            conversation.awaiting_reply_since = conversation.claimed_at
+        conversation.reply_alert_stage = 0
         # It leaves the queue and the resident is told.
         record(session, StatusChanged(conversation_id), QueueChanged())
     if take_over:
