@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from counselors.page_config import staff_config
 from counselors.permissions import may
 from hotline.labels import (
     call_outcome_names,
@@ -20,6 +21,8 @@ from hotline.labels import (
 )
 
 bp = Blueprint("console", __name__, template_folder="templates")
+# For the staff page frame (staff_base.html) every staff page shares.
+bp.add_app_template_global(staff_config)
 
 
 @bp.get("/console")
@@ -32,7 +35,6 @@ def index() -> Any:
     return render_template(
         "console/index.html",
         user=current_user,
-        max_chars=current_app.config["MAX_MESSAGE_CHARS"],
         timezone=current_app.config["TIMEZONE"],
         break_reminder_minutes=current_app.config["SHIFT_BREAK_REMINDER_MINUTES"],
         strings=console_strings(),

@@ -6,10 +6,13 @@ from flask import Blueprint, Response, current_app, render_template
 
 from hotline.i18n import LANG_COOKIE
 from hotline.labels import crisis_line_names, resident_strings
+from hotline.page_config import resident_config
 from hotline.resident.api import chat_is_open
 from hotline.resident.callbacks_api import slot_payload
 
 bp = Blueprint("resident", __name__)
+# For the page frame every page shares (base.html).
+bp.add_app_template_global(resident_config)
 
 
 @bp.get("/")
@@ -20,8 +23,6 @@ def index() -> Response:
         crisis_lines=current_app.config["CRISIS_LINES"],
         crisis_line_names=crisis_line_names(),
         quick_exit_url=current_app.config["QUICK_EXIT_URL"],
-        max_chars=current_app.config["MAX_MESSAGE_CHARS"],
-        max_callback_note=current_app.config["MAX_CALLBACK_NOTE_CHARS"],
         callback_slots=slot_payload(),
         chat_open=chat_is_open(),
         chat_hours=current_app.config["CHAT_HOURS"],

@@ -1,6 +1,7 @@
 // Callbacks in the console: the queue card details (masked number, window,
 // due/overdue), and the call panel for a held callback (full number, call
 // guide, logging each attempt).
+import { element } from "/static/shared/dom.js";
 import { plural } from "/static/shared/i18n.js";
 import { format } from "/static/shared/transcript.js";
 
@@ -28,26 +29,19 @@ export function callbackTiming(item, now = Date.now()) {
   };
 }
 
-function span(text, className) {
-  const node = document.createElement("span");
-  node.className = className;
-  node.textContent = text;
-  return node;
-}
-
 export function callbackQueueDetails(item, strings) {
   const { due, overdue } = callbackTiming(item);
   const details = document.createElement("div");
   details.className = "callback-details";
   const state = overdue ? "overdue" : due ? "due" : "later";
   details.append(
-    span(item.callback.phone_masked, "phone-masked"),
-    span(windowText(strings, item.callback.window_start, item.callback.window_end), "meta"),
-    span(strings[`callback_${state}`], `tag timing-${state}`),
+    element("span", "phone-masked", item.callback.phone_masked),
+    element("span", "meta", windowText(strings, item.callback.window_start, item.callback.window_end)),
+    element("span", `tag timing-${state}`, strings[`callback_${state}`]),
   );
   if (item.callback.attempts) {
     const tries = item.callback.attempts;
-    details.append(span(plural("callback_tries", tries, {}, strings.callback_tries), "meta"));
+    details.append(element("span", "meta", plural("callback_tries", tries, {}, strings.callback_tries)));
   }
   return details;
 }

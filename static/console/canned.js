@@ -10,14 +10,7 @@
 // Ctrl+K because no Chinese input method uses it and pages may take it over
 // from the browser's search shortcut; Alt+/ types "÷" on a Mac keyboard.
 
-const $ = (id) => document.getElementById(id);
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+import { $, element } from "/static/shared/dom.js";
 
 function isShortcut(event) {
   return (event.ctrlKey || event.metaKey) && !event.altKey && !event.shiftKey

@@ -9,6 +9,8 @@ import { Wellbeing } from "/static/console/wellbeing.js";
 import { keepSignedInWhileActive } from "/static/console/keepalive.js";
 import { ResourcePanel } from "/static/console/referrals.js";
 import { Transfers } from "/static/console/transfers.js";
+import { roleMay } from "/static/shared/config.js";
+import { $, button } from "/static/shared/dom.js";
 import { Outbox } from "/static/shared/outbox.js";
 import { clock as formatClock, plural } from "/static/shared/i18n.js";
 import {
@@ -16,10 +18,10 @@ import {
 } from "/static/shared/transcript.js";
 
 const ACK_TIMEOUT_MS = 10000;
+const TOAST_SECONDS = 4;
 const strings = readStrings();
-const $ = (id) => document.getElementById(id);
 const userId = document.body.dataset.userId;
-const isResponder = ["social_worker", "supervisor"].includes(document.body.dataset.role);
+const isResponder = roleMay("respond");
 
 const held = new Map(); // conversation_id -> {state, transcript, unread (a count)}
 let queueItems = [];
@@ -45,7 +47,7 @@ function toast(text) {
   node.textContent = text;
   node.hidden = false;
   clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { node.hidden = true; }, 4000);
+  toast.timer = setTimeout(() => { node.hidden = true; }, TOAST_SECONDS * 1000);
 }
 
 function waitingLabel(since) {
@@ -281,7 +283,7 @@ async function claimConversation(id, button) {
   // Only a supervisor may ring a callback before the resident's window
   // opens, and only after saying so (the server audits it).
   if (!ack.ok && ack.error?.code === "callback_window_not_open"
-      && document.body.dataset.role === "supervisor"
+      && roleMay("supervise")
       && window.confirm(strings.call_before_window)) {
     ack = await request("claim", { conversation_id: id, before_window: true });
   }
@@ -575,22 +577,16 @@ function escalationNode(item) {
     : formatClock(Math.round(item.seconds_to_acknowledge));
   const actions = document.createElement("div");
   actions.className = "actions";
-  const button = (label, handler, className = "secondary") => {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.className = className;
-    b.textContent = label;
-    b.addEventListener("click", handler);
-    actions.append(b);
-  };
   if (item.state === "open") {
-    button(strings.acknowledge, () => escalationAction("acknowledge", item), "primary");
+    actions.append(button(strings.acknowledge, () => escalationAction("acknowledge", item), "primary"));
   } else if (String(item.assignee_id) === userId) {
     if (item.state !== "joined") {
-      button(strings.join, () => escalationAction("join", item, { take_over: false }));
-      button(strings.take_over, () => escalationAction("join", item, { take_over: true }));
+      actions.append(
+        button(strings.join, () => escalationAction("join", item, { take_over: false })),
+        button(strings.take_over, () => escalationAction("join", item, { take_over: true })),
+      );
     }
-    button(strings.close_escalation, () => openEscalationClose(item));
+    actions.append(button(strings.close_escalation, () => openEscalationClose(item)));
   }
   const read = document.createElement("a");
   read.href = `/supervisor/conversations/${item.conversation_id}`;

@@ -2,14 +2,8 @@
 // (from its needs, risk, area and language), a search over the whole
 // directory, the resident's area, sending a resource as a referral card, and
 // the referrals listed in the wrap-up. Text only, never HTML.
+import { element } from "/static/shared/dom.js";
 import { format } from "/static/shared/transcript.js";
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 export class ResourcePanel {
   constructor(root, strings, request, { toast, errorText }) {

@@ -3,21 +3,8 @@
 // offer banner a colleague answers, the holder's "waiting for…" line, and a
 // supervisor's whispers shown in the conversation as private notes.
 // Text only, never HTML.
+import { $, button, element } from "/static/shared/dom.js";
 import { format, levelBadge } from "/static/shared/transcript.js";
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function button(label, className, handler) {
-  const node = element("button", className, label);
-  node.type = "button";
-  node.addEventListener("click", handler);
-  return node;
-}
 
 export class Transfers {
   // hooks: {request, toast, errorText, openConversation(conversation), appendNote(note),
@@ -29,13 +16,12 @@ export class Transfers {
     this.selected = null; // {id, state, isHolder}
     this.incoming = new Map(); // transfer_id -> offer
     this.outgoing = new Map(); // conversation_id -> offer
-    this.$ = (id) => document.getElementById(id);
-    this.dialog = this.$("transfer");
-    this.form = this.$("transfer-form");
-    this.$("transfer-open").addEventListener("click", () => this.openDialog());
-    this.$("transfer-cancel").addEventListener("click", () => this.dialog.close());
-    this.$("transfer-queue").addEventListener("click", () => this.toQueue());
-    this.$("transfer-withdraw").addEventListener("click", () => this.withdraw());
+    this.dialog = $("transfer");
+    this.form = $("transfer-form");
+    $("transfer-open").addEventListener("click", () => this.openDialog());
+    $("transfer-cancel").addEventListener("click", () => this.dialog.close());
+    $("transfer-queue").addEventListener("click", () => this.toQueue());
+    $("transfer-withdraw").addEventListener("click", () => this.withdraw());
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.offer();
@@ -60,7 +46,7 @@ export class Transfers {
   // Called by the console whenever a conversation is shown (or none).
   show(id, entry, isHolder) {
     this.selected = entry ? { id, state: entry.state, isHolder } : null;
-    this.$("transfer-open").hidden = !entry || entry.state !== "active" || !isHolder;
+    $("transfer-open").hidden = !entry || entry.state !== "active" || !isHolder;
     this.renderPending();
   }
 
@@ -72,7 +58,7 @@ export class Transfers {
     this.error("");
     const ack = await this.hooks.request("colleagues", {});
     if (!ack.ok) return this.hooks.toast(this.hooks.errorText(this.strings, ack.error));
-    const list = this.$("transfer-colleagues");
+    const list = $("transfer-colleagues");
     list.replaceChildren(...ack.colleagues.map((colleague) => {
       const item = element("li");
       const label = element("label", "inline");
@@ -88,14 +74,14 @@ export class Transfers {
       item.append(label);
       return item;
     }));
-    this.$("transfer-none").textContent = this.labels.no_colleagues;
-    this.$("transfer-none").hidden = ack.colleagues.length > 0;
+    $("transfer-none").textContent = this.labels.no_colleagues;
+    $("transfer-none").hidden = ack.colleagues.length > 0;
     this.dialog.showModal();
   }
 
   error(text) {
-    this.$("transfer-error").textContent = text;
-    this.$("transfer-error").hidden = !text;
+    $("transfer-error").textContent = text;
+    $("transfer-error").hidden = !text;
   }
 
   async offer() {
@@ -163,17 +149,17 @@ export class Transfers {
   }
 
   renderPending() {
-    const line = this.$("transfer-pending");
+    const line = $("transfer-pending");
     const offer = this.selected && this.outgoing.get(this.selected.id);
     line.hidden = !offer;
     if (offer) {
-      this.$("transfer-pending-text").textContent =
+      $("transfer-pending-text").textContent =
         format(this.labels.offered, { name: offer.to_name });
     }
   }
 
   renderOffers() {
-    const root = this.$("transfer-offers");
+    const root = $("transfer-offers");
     root.replaceChildren(...[...this.incoming.values()].map((offer) => this.offerNode(offer)));
     root.hidden = this.incoming.size === 0;
   }
@@ -202,12 +188,12 @@ export class Transfers {
     const decline = element("div", "decline-group");
     decline.append(
       reason,
-      button(this.labels.decline, "secondary", () => this.answer(offer, "transfer_decline", {
+      button(this.labels.decline, () => this.answer(offer, "transfer_decline", {
         note: reason.value.trim(),
       })),
     );
     actions.append(
-      button(this.labels.accept, "primary", () => this.answer(offer, "transfer_accept", {})),
+      button(this.labels.accept, () => this.answer(offer, "transfer_accept", {}), "primary"),
       decline,
     );
     node.append(actions);

@@ -1,12 +1,11 @@
 // Looking after the counsellor: the break banner (no claims while on a break),
 // a shift clock with a gentle reminder, the pause-and-debrief offer after a
 // heavy conversation, and a returning resident's earlier contacts.
-import { plural } from "/static/shared/i18n.js";
+import { $ } from "/static/shared/dom.js";
+import { plural, timeOfDay } from "/static/shared/i18n.js";
 import { format } from "/static/shared/transcript.js";
 
-const $ = (id) => document.getElementById(id);
 const SHIFT_KEY = "hotline.console.shiftStart";
-const time = (iso) => new Date(iso).toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
 
 export class Wellbeing {
   constructor(strings, request, toast) {
@@ -39,7 +38,7 @@ export class Wellbeing {
     $("break-banner").hidden = !this.onBreak;
     $("take-break").hidden = this.onBreak;
     if (this.onBreak) {
-      $("break-text").textContent = format(this.strings.on_break_until, { time: time(until) });
+      $("break-text").textContent = format(this.strings.on_break_until, { time: timeOfDay(until) });
       clearTimeout(this.breakTimer);
       this.breakTimer = setTimeout(() => this.setBreak(null), new Date(until) - new Date());
     }

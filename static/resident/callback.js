@@ -1,6 +1,7 @@
 // The resident's callback request: a short form (number, time slot, what we
 // may say), then a status card that follows the request until it is done.
 // The request's id and token stay on this device, like a chat's.
+import { $, readJson, showError } from "/static/shared/dom.js";
 import { showCrisisLines } from "/static/resident/crisis.js";
 import { offerSurvey } from "/static/resident/survey.js";
 import { format, readStrings } from "/static/shared/transcript.js";
@@ -11,8 +12,7 @@ const FINISHED = new Set(["done", "cancelled"]);
 
 const strings = readStrings();
 const text = strings.callback;
-const $ = (id) => document.getElementById(id);
-const { timezone, slots } = JSON.parse($("callback-slots").textContent);
+const { timezone, slots } = readJson("callback-slots");
 const timeOnly = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
   hour: "2-digit", minute: "2-digit", timeZone: timezone,
 });
@@ -26,11 +26,6 @@ function load() {
   } catch {
     return null;
   }
-}
-
-function showError(element, message) {
-  element.textContent = message;
-  element.hidden = !message;
 }
 
 // Only one card at a time: the chat page's sections and ours.

@@ -2,6 +2,8 @@
 // with acknowledgements, resync after any reconnect, leave in one keystroke
 // (or one tap, or a three-finger touch on a phone) without leaving a trace.
 import { io } from "/static/vendor/socket.io.esm.min.js";
+import { limits } from "/static/shared/config.js";
+import { $, readJson, showError } from "/static/shared/dom.js";
 import { Outbox } from "/static/shared/outbox.js";
 import { showCrisisLines } from "/static/resident/crisis.js";
 import { offerSurvey, resetSurvey, setupSurvey } from "/static/resident/survey.js";
@@ -15,7 +17,6 @@ const OUTBOX_KEY = "hotline.outbox";
 const ACK_TIMEOUT_MS = 10000;
 
 const strings = readStrings();
-const $ = (id) => document.getElementById(id);
 const sections = { welcome: $("welcome"), chat: $("chat"), ended: $("ended") };
 const transcript = new Transcript($("messages"), {
   resident: strings.you, counselor: strings.counselor, system: strings.system,
@@ -56,11 +57,6 @@ function loadConversation() {
 
 function show(name) {
   for (const [key, section] of Object.entries(sections)) section.hidden = key !== name;
-}
-
-function showError(element, text) {
-  element.textContent = text;
-  element.hidden = !text;
 }
 
 function forgetConversation() {
@@ -219,7 +215,7 @@ function showBlocked() {
 }
 
 function pageCrisisLines() {
-  return JSON.parse($("crisis-lines").textContent).map(([key, number]) => ({ key, number }));
+  return readJson("crisis-lines").map(([key, number]) => ({ key, number }));
 }
 
 // previousToken: the ended conversation's token, sent only when the resident
@@ -252,8 +248,7 @@ function send(event) {
   const textarea = $("body");
   const body = textarea.value.trim();
   if (!body) return;
-  const max = Number(document.body.dataset.maxChars);
-  if (body.length > max) {
+  if (body.length > limits.message_chars) {
     showError($("composer-error"), strings.errors.too_long);
     return;
   }

@@ -2,10 +2,11 @@
 // time in another tab or with the phone on the table. The title changes
 // until they are back, a screen reader says it at once, the phone vibrates
 // where it may, and a soft tone plays if they asked for one.
+import { $ } from "/static/shared/dom.js";
+
 const SOUND_KEY = "hotline.joinSound";
 const VIBRATION_MS = [200, 100, 200];
 
-const $ = (id) => document.getElementById(id);
 let soundOn = false;
 let audio = null;
 let restoreTitle = null;

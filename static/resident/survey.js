@@ -1,7 +1,7 @@
 // The optional anonymous survey after a chat or a callback. One form, moved
 // to the card that offers it; the conversation's own token authorises it,
 // and each conversation is answered at most once.
-const $ = (id) => document.getElementById(id);
+import { $ } from "/static/shared/dom.js";
 
 let currentToken = () => null;
 let offeredToken = null;

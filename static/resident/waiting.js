@@ -1,13 +1,13 @@
 // Self-help while waiting (tabs, a paced-breathing circle) and the larger-text
 // setting. Nothing here talks to the server, so the place in the queue is kept.
+import { $ } from "/static/shared/dom.js";
 import { readStrings } from "/static/shared/transcript.js";
 
 const TEXT_SIZE_KEY = "hotline.largeText";
-const INHALE_MS = 4000;
-const EXHALE_MS = 6000;
+const INHALE_SECONDS = 4;
+const EXHALE_SECONDS = 6;
 
 const strings = readStrings();
-const $ = (id) => document.getElementById(id);
 
 // The ARIA tabs pattern: one tab stop for the whole tab list, arrow keys
 // (and Home, End) move between tabs and show each at once.
@@ -49,7 +49,7 @@ function setupBreathing() {
   function phase(inhale) {
     circle.dataset.phase = inhale ? "in" : "out";
     cue.textContent = inhale ? strings.breathe_in : strings.breathe_out;
-    timer = setTimeout(() => phase(!inhale), inhale ? INHALE_MS : EXHALE_MS);
+    timer = setTimeout(() => phase(!inhale), (inhale ? INHALE_SECONDS : EXHALE_SECONDS) * 1000);
   }
 
   function stop() {

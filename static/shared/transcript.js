@@ -1,4 +1,5 @@
 // A conversation's messages, ordered by seq and rendered as text only.
+import { readJson } from "/static/shared/dom.js";
 
 export class Transcript {
   constructor(listElement, labels) {
@@ -229,13 +230,16 @@ export function levelBadge(level, names) {
 }
 
 export function readStrings() {
-  return JSON.parse(document.getElementById("strings").textContent);
+  return readJson("strings");
 }
 
 export function format(template, values) {
   return template.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
 }
 
+// The server's message is already in the page's language and may be more
+// precise than the code's own text (which field, which limit); an error the
+// page made itself (no connection) has only a code.
 export function errorText(strings, error) {
-  return strings.errors[error?.code] || error?.message || strings.errors.internal_error;
+  return error?.message || strings.errors[error?.code] || strings.errors.internal_error;
 }

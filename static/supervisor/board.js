@@ -4,11 +4,11 @@ import { io } from "/static/vendor/socket.io.esm.min.js";
 import { keepSignedInWhileActive } from "/static/console/keepalive.js";
 import { startTeamPanel } from "/static/supervisor/team.js";
 import { Monitor } from "/static/supervisor/monitor.js";
+import { $, button, cell } from "/static/shared/dom.js";
 import { clock as clockText } from "/static/shared/i18n.js";
 import { errorText, format, levelBadge, readStrings } from "/static/shared/transcript.js";
 
 const strings = readStrings();
-const $ = (id) => document.getElementById(id);
 const target = Number(document.body.dataset.targetSeconds);
 let snapshot = { open: [], acknowledged: [] };
 
@@ -102,21 +102,6 @@ setInterval(async () => {
 function elapsed(item) {
   const end = item.acknowledged_at ? new Date(item.acknowledged_at) : new Date();
   return Math.max(0, Math.floor((end - new Date(item.opened_at)) / 1000));
-}
-
-function cell(...children) {
-  const td = document.createElement("td");
-  td.append(...children);
-  return td;
-}
-
-function button(label, handler, className = "secondary") {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.className = className;
-  b.textContent = label;
-  b.addEventListener("click", handler);
-  return b;
 }
 
 async function act(event, payload) {

@@ -2,24 +2,11 @@
 // counsellor, level and duration; "Watch" opens a read-only live transcript
 // (each watch is audited), with a whisper box that reaches only the
 // counsellor, and "Join openly" to enter the chat beside them.
+import { $, cell, element } from "/static/shared/dom.js";
 import { Transcript, errorText, format, levelBadge } from "/static/shared/transcript.js";
 
 const ACK_TIMEOUT_MS = 10000;
 const REFRESH_MS = 15000;
-const $ = (id) => document.getElementById(id);
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function cell(...children) {
-  const td = document.createElement("td");
-  td.append(...children);
-  return td;
-}
 
 export class Monitor {
   constructor(socket, strings) {

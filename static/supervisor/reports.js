@@ -1,7 +1,9 @@
 // Draws the reports page's charts with Chart.js (its UMD build, loaded before
 // this module, defines window.Chart). Every chart's numbers are also in the
 // table under it, so the page stays readable without scripts or a screen.
-const specs = JSON.parse(document.getElementById("charts").textContent);
+import { readJson } from "/static/shared/dom.js";
+
+const specs = readJson("charts");
 // Colour-blind-safe pairs (Okabe–Ito), one per series.
 const PALETTE = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00"];
 

@@ -1,26 +1,19 @@
 // The supervisor board's team panel: everyone's load right now (who is on
 // duty, on a break, holding high-risk conversations) and open debrief
 // requests, refreshed every 15 s and at once when a request comes in.
+import { $, button, cell } from "/static/shared/dom.js";
+import { timeOfDay } from "/static/shared/i18n.js";
 import { format } from "/static/shared/transcript.js";
 
-const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 15000;
 
-function cell(text) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  return td;
-}
-
 export function startTeamPanel(socket, strings) {
-  const time = (iso) => new Date(iso).toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
-
   function renderMembers(members) {
     $("team").replaceChildren(...members.map((member) => {
       const tr = document.createElement("tr");
       if (member.high_risk) tr.className = "busy";
       const state = member.on_break_until
-        ? format(strings.on_break_short, { time: time(member.on_break_until) })
+        ? format(strings.on_break_short, { time: timeOfDay(member.on_break_until) })
         : member.on_duty ? strings.on_duty : strings.off_duty;
       tr.append(
         cell(member.name),
@@ -39,7 +32,7 @@ export function startTeamPanel(socket, strings) {
       const title = document.createElement("strong");
       title.textContent = [
         debrief.counselor,
-        time(debrief.created_at),
+        timeOfDay(debrief.created_at),
         debrief.conversation_id ? `#${debrief.conversation_id}` : "",
       ].filter(Boolean).join(" · ");
       li.append(title);
@@ -48,17 +41,12 @@ export function startTeamPanel(socket, strings) {
         note.textContent = debrief.note;
         li.append(note);
       }
-      const done = document.createElement("button");
-      done.type = "button";
-      done.className = "secondary";
-      done.textContent = strings.debrief_done;
-      done.addEventListener("click", async () => {
+      li.append(button(strings.debrief_done, async () => {
         await socket.timeout(10000).emitWithAck("debrief_handled", {
           debrief_id: debrief.debrief_id,
         }).catch(() => null);
         refresh();
-      });
-      li.append(done);
+      }));
       return li;
     }));
     $("debriefs-empty").hidden = debriefs.length > 0;
