@@ -162,11 +162,13 @@ def token_blocked(now: Any) -> Any:
     blocked resident (``post_message`` puts it in the seq UPDATE, so the
     check costs no statement of its own and holds on every worker at once).
     """
+    # Table columns, so that a Core statement stays Core.
+    block = Block.__table__.c
     return exists().where(
-        Block.kind == BlockKind.TOKEN,
-        Block.value_hash == Conversation.token_hash,
-        Block.lifted_at.is_(None),
-        Block.until > now,
+        block.kind == BlockKind.TOKEN,
+        block.value_hash == Conversation.__table__.c.token_hash,
+        block.lifted_at.is_(None),
+        block.until > now,
     )
 
 
