@@ -18,7 +18,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -52,7 +51,6 @@ SESSION_VERSION = "session_version"
 # Failed sign-ins per account, wherever they come from (the per-address
 # limit alone lets many addresses guess one account's password).
 ACCOUNT_FAILURE_LIMIT = "5 per 15 minutes"
-WRONG_CREDENTIALS = "Wrong username or password."
 # What Flask-Login keeps in the session for a signed-in user.
 _SIGN_IN_KEYS = ("_user_id", "_fresh", "_id")
 
@@ -171,20 +169,12 @@ def _check_credentials(username: str, password: str) -> StaffMember:
     verdict = throttle().test(limit, *key)
     if not verdict.allowed:
         minutes = max(1, -(-verdict.retry_after // 60))
-        raise RateLimited(
-            _(
-                "Too many failed sign-ins for this account. Try again in "
-                "%(minutes)s minutes, or ask an administrator to reset "
-                "your password.",
-                minutes=minutes,
-            ),
-            retry_after=verdict.retry_after,
-        )
+        raise RateLimited("sign_in", minutes=minutes, retry_after=verdict.retry_after)
     with db.transaction() as unit:
         member = authenticate(unit, username, password)
     if member is None:
         throttle().hit(limit, *key)
-        raise Unauthorized(WRONG_CREDENTIALS)
+        raise Unauthorized("credentials")
     throttle().clear(limit, *key)
     return member
 
@@ -217,8 +207,6 @@ def login_page() -> Any:
     if form.validate_on_submit():
         try:
             member = _check_credentials(form.username.data, form.password.data)
-        except Unauthorized:
-            flash(_l("Wrong username or password."), "error")
         except HotlineError as error:
             flash(error.message, "error")
         else:
@@ -261,7 +249,7 @@ def logout_api() -> Any:
 def session_api() -> Any:
     """Who is signed in; pages call it while in use to stay signed in."""
     if not current_user.is_authenticated:
-        raise Unauthorized("Your session has ended; please sign in again.")
+        raise Unauthorized("session_ended")
     return jsonify(
         {"user": {"username": current_user.username, "role": current_user.role}}
     )

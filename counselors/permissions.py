@@ -97,7 +97,7 @@ Handler = TypeVar("Handler", bound=Callable[..., Any])
 def current_role() -> Role:
     """The signed-in staff member's role, or Unauthorized."""
     if not current_user.is_authenticated:
-        raise Unauthorized("Your session has ended; please sign in again.")
+        raise Unauthorized("session_ended")
     return current_user.member.role
 
 

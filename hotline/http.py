@@ -9,7 +9,13 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from hotline.errors import CsrfFailed, HotlineError, InternalError, InvalidInput
+from hotline.errors import (
+    CsrfFailed,
+    HotlineError,
+    InternalError,
+    InvalidInput,
+    for_http_status,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,15 +38,15 @@ CONTENT_SECURITY_POLICY = "; ".join(
 def json_body() -> Any:
     """The request's JSON body, or InvalidInput with a clear reason."""
     if not request.is_json:
-        raise InvalidInput("Send a JSON body with Content-Type: application/json.")
+        raise InvalidInput("json_content_type")
     try:
         body = request.get_json(silent=True)
     except RecursionError:
         # The json module gives up on deep nesting with RecursionError, which
         # ``silent`` does not cover; no real body nests that deep.
-        raise InvalidInput("The body is nested too deeply.") from None
+        raise InvalidInput("json_too_deep") from None
     if body is None:
-        raise InvalidInput("The body is not valid JSON.")
+        raise InvalidInput("json_invalid")
     return body
 
 
@@ -73,10 +79,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException) -> Any:
-        wrapped = HotlineError(error.description)
-        wrapped.code = (error.name or "error").lower().replace(" ", "_")
-        wrapped.status = error.code or 500
-        return _error_response(wrapped)
+        return _error_response(for_http_status(error.code or 500))
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Any:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from hotline.error_messages import script_messages
+
 
 def crisis_line_names() -> dict[str, str]:
     return {
@@ -207,49 +209,6 @@ def resource_panel_strings() -> dict[str, object]:
     }
 
 
-def error_messages() -> dict[str, str]:
-    """Messages for the error codes of DESIGN §3, as residents and staff read them."""
-    return {
-        "invalid_input": _("That message could not be sent. Please check it."),
-        "too_long": _("That message is too long. Please split it up."),
-        "rate_limited": _("You are sending very fast. Please wait a moment."),
-        "conversation_closed": _("This conversation has ended."),
-        "already_claimed": _("Another counsellor has already taken this conversation."),
-        "not_holder": _("You do not hold this conversation."),
-        "conflict": _("That has already been done, or is no longer possible."),
-        "forbidden": _("Your role may not do that."),
-        "unauthorized": _("Please sign in again."),
-        "not_found": _("This conversation no longer exists."),
-        "internal_error": _("Something went wrong on our side; please try again."),
-        "target_unavailable": _("That colleague cannot take a transfer right now."),
-        "transfer_pending": _(
-            "This conversation already has a transfer waiting for an answer."
-        ),
-        "transfer_stale": _(
-            "This conversation changed hands or ended; the transfer no longer applies."
-        ),
-        "network": _("No connection. We will send it when you are back online."),
-        "load_limit": _(
-            "You already hold as many conversations as one person should. "
-            "Close or hand one over first."
-        ),
-        "on_break": _("You are on a break. End the break to take conversations."),
-        "not_a_chat": _("This is a callback: phone the resident and log the call."),
-        "callback_window_not_open": _(
-            "The resident asked to be called later: their time window has not "
-            "opened yet."
-        ),
-        "queue_full": _(
-            "Very many people are waiting right now. Please leave a callback "
-            "request, or call one of the emergency numbers if you are in danger."
-        ),
-        "escalation_open": _(
-            "This conversation has an open escalation: say how it ended before "
-            "closing the conversation."
-        ),
-    }
-
-
 def resident_strings() -> dict[str, object]:
     """Everything ``static/resident/chat.js`` shows."""
     return {
@@ -297,7 +256,7 @@ def resident_strings() -> dict[str, object]:
             "If you are in danger right now, please call one of these numbers:"
         ),
         "crisis_line_names": crisis_line_names(),
-        "errors": error_messages(),
+        "errors": script_messages(),
         "callback": callback_strings(),
         "card": card_strings(),
     }
@@ -360,7 +319,7 @@ def console_strings() -> dict[str, object]:
         "claimed": _("Conversation claimed."),
         "released": _("Returned to the queue."),
         "wrapped": _("Conversation closed."),
-        "errors": error_messages(),
+        "errors": script_messages(),
         "levels": risk_level_names(),
         "needs": need_names(),
         "signals": signal_kind_names(),

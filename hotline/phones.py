@@ -25,20 +25,19 @@ MAX_RAW_CHARS = 32
 HINT_DIGITS = 4
 
 
-def parse_phone(raw: object, *, invalid_message: str) -> str:
+def parse_phone(raw: object) -> str:
     """The number in E.164 form (``+8613812345678``), or InvalidInput.
 
-    ``invalid_message`` is the (translated) text shown to the resident; the
-    number itself is never echoed into errors or logs.
+    The number itself is never echoed into errors or logs.
     """
     if not isinstance(raw, str) or not raw.strip() or len(raw) > MAX_RAW_CHARS:
-        raise InvalidInput(invalid_message, field="phone")
+        raise InvalidInput("phone", field="phone")
     try:
         number = phonenumbers.parse(raw, DEFAULT_REGION)
     except phonenumbers.NumberParseException:
-        raise InvalidInput(invalid_message, field="phone") from None
+        raise InvalidInput("phone", field="phone") from None
     if not phonenumbers.is_valid_number(number):
-        raise InvalidInput(invalid_message, field="phone")
+        raise InvalidInput("phone", field="phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

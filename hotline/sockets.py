@@ -22,7 +22,7 @@ def handle_socket_error(error: Exception) -> dict[str, Any]:
     handler returns, python-socketio would otherwise accept it, half set up.
     """
     if isinstance(error, TypeError) and not _arguments_fit():
-        error = InvalidInput("Send one payload object with the event.")
+        error = InvalidInput("arguments")
     if not isinstance(error, HotlineError):
         logger.exception(
             "unhandled error in %s %s", request.namespace, request.event["message"]

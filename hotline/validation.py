@@ -22,7 +22,7 @@ _CONTROL = {chr(c) for c in range(32) if chr(c) not in "\n\t"} | {"\x7f"}
 def require_object(payload: Any) -> dict[str, Any]:
     """The payload as a dict, or InvalidInput."""
     if not isinstance(payload, dict):
-        raise InvalidInput("Expected a JSON object.")
+        raise InvalidInput("not_object")
     return payload
 
 
@@ -38,19 +38,15 @@ def text_field(
     if value is None and not required:
         return ""
     if not isinstance(value, str):
-        raise InvalidInput(f"'{name}' must be a string.", field=name)
+        raise InvalidInput("not_text", field=name)
     if not is_encodable(value):
-        raise InvalidInput(f"'{name}' is not valid Unicode text.", field=name)
+        raise InvalidInput("not_unicode", field=name)
     cleaned = "".join(ch for ch in value if ch not in _CONTROL)
     cleaned = unicodedata.normalize("NFC", cleaned).strip()
     if required and not cleaned:
-        raise InvalidInput(f"'{name}' must not be empty.", field=name)
+        raise InvalidInput("empty", field=name)
     if len(cleaned) > max_chars:
-        raise InvalidInput(
-            f"'{name}' is longer than {max_chars} characters.",
-            field=name,
-            max_chars=max_chars,
-        )
+        raise InvalidInput("too_long", field=name, max_chars=max_chars)
     return cleaned
 
 
@@ -58,9 +54,7 @@ def client_id_field(payload: dict[str, Any]) -> str:
     """The client-generated message id (a UUID or similar token)."""
     value = payload.get("client_id")
     if not isinstance(value, str) or not _CLIENT_ID.fullmatch(value):
-        raise InvalidInput(
-            "'client_id' must be 8-64 letters, digits, '-' or '_'.", field="client_id"
-        )
+        raise InvalidInput("client_id", field="client_id")
     return value
 
 
@@ -91,7 +85,7 @@ def int_field(
         or not minimum <= value <= maximum
     ):
         raise InvalidInput(
-            f"'{name}' must be an integer from {minimum} to {maximum}.", field=name
+            "integer_range", field=name, minimum=minimum, maximum=maximum
         )
     return value
 
@@ -103,7 +97,7 @@ def choice_field(
     value = payload.get(name, default)
     options = list(choices)
     if value not in options:
-        raise InvalidInput(f"'{name}' must be one of {', '.join(options)}.", field=name)
+        raise InvalidInput("not_a_choice", field=name, choices=", ".join(options))
     return value
 
 
@@ -111,5 +105,5 @@ def bool_field(payload: dict[str, Any], name: str, *, default: bool = False) -> 
     """A strict boolean field."""
     value = payload.get(name, default)
     if not isinstance(value, bool):
-        raise InvalidInput(f"'{name}' must be true or false.", field=name)
+        raise InvalidInput("not_boolean", field=name)
     return value

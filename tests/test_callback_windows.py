@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from hotline.errors import InvalidInput
 from hotline.services.callback_windows import (
     Retry,
     ServiceHours,
-    WindowError,
     check_window,
     parse_instant,
     schedule_retry,
@@ -59,7 +59,7 @@ def test_instants_need_an_offset_and_come_back_in_utc():
     assert parse_instant("2026-12-01T10:00:00+08:00") == shanghai(1, 10)
     assert parse_instant("2026-12-01T02:00:00Z") == shanghai(1, 10)
     for bad in ("2026-12-01T10:00:00", "tomorrow", 5, None, "2" * 50):
-        with pytest.raises(WindowError):
+        with pytest.raises(InvalidInput):
             parse_instant(bad)
 
 
@@ -74,9 +74,10 @@ def test_instants_need_an_offset_and_come_back_in_utc():
     ],
 )
 def test_unusable_windows_say_why(start, end, reason):
-    with pytest.raises(WindowError) as caught:
+    with pytest.raises(InvalidInput) as caught:
         check_window(start, end, shanghai(1, 9), AHEAD)
-    assert caught.value.reason == reason
+    assert caught.value.reason == f"window_{reason}"
+    assert caught.value.details == {"field": "window"}
 
 
 def test_the_current_slot_and_tomorrows_are_fine():

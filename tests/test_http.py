@@ -62,9 +62,10 @@ def test_login_api_refuses_bad_credentials_alike(make_user, auth, username, pass
     make_user("ana")
     response = auth.login(username, password)
     assert response.status_code == 401
+    # The same words for both, in the page's language (Chinese by default).
     assert response.json["error"] == {
         "code": "unauthorized",
-        "message": "Wrong username or password.",
+        "message": "用户名或密码错误。",
     }
 
 

@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from hotline.errors import InvalidResource
 from hotline.extensions import db
 from hotline.models import Conversation, Resource, ResourceCategory, RiskLevel, Role
 from hotline.services import resources
 from hotline.services.conversations import start_conversation
-from hotline.services.resources import InvalidResource, ResourceInput
+from hotline.services.resources import ResourceInput
 from tests.conftest import PASSWORD
 
 HEADER = "name,category,area,contact,opening_hours,languages,notes,active\n"
@@ -145,7 +146,7 @@ def test_list_filters_by_category_area_and_text(session):
 def test_bad_fields_are_refused(fields, message):
     with pytest.raises(InvalidResource) as error:
         resources.parse_fields(fields)
-    assert message in str(error.value)
+    assert message in "; ".join(str(problem) for problem in error.value.problems)
 
 
 # --- CSV -------------------------------------------------------------------

@@ -60,7 +60,8 @@ def test_a_claim_beyond_the_limit_is_refused_clearly(app, start_chat, counselor_
     refused = claim(counselor, chats[2])
     assert refused["ok"] is False
     assert refused["error"]["code"] == "load_limit"
-    assert "2 conversations" in refused["error"]["message"]
+    # In the console's language (Chinese unless the staff member chose).
+    assert "2 个对话" in refused["error"]["message"]
     # Nothing changed: the chat is still waiting for someone else.
     queue = events(counselor, "queue", CONSOLE)[-1]["items"]
     assert [i["conversation_id"] for i in queue] == [chats[2]]
@@ -77,7 +78,7 @@ def test_only_one_high_risk_conversation_at_a_time(app, start_chat, counselor_so
     assert claim(counselor, first)["ok"]
     refused = claim(counselor, second)
     assert refused["error"]["code"] == "load_limit"
-    assert "high-risk" in refused["error"]["message"]
+    assert "高风险" in refused["error"]["message"]
     assert claim(counselor, calm)["ok"]  # a calm one is still fine
 
 

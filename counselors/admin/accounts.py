@@ -218,5 +218,5 @@ def _member(user_id: int) -> accounts.StaffMember:
     with db.read() as session:
         member = accounts.find_staff(session, user_id)
     if member is None:
-        raise NotFound("No such account.")
+        raise NotFound("account")
     return member

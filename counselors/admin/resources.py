@@ -32,12 +32,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from counselors.permissions import requires
-from hotline.errors import CsrfFailed
+from hotline.errors import CsrfFailed, InvalidResource
 from hotline.extensions import csrf, db
 from hotline.labels import resource_category_names, role_names
 from hotline.models import ResourceCategory
 from hotline.services import resources
-from hotline.services.resources import InvalidResource, Problem
+from hotline.services.resources import Problem
 
 bp = Blueprint("directory", __name__, template_folder="templates")
 # Room for the multipart envelope around an imported file.

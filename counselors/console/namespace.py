@@ -109,7 +109,7 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
         if not current_user.is_authenticated or not may(
             "console", current_user.member.role
         ):
-            raise refusal(Unauthorized("Please sign in as staff."))
+            raise refusal(Unauthorized("staff_only"))
         user_id = _user_id()
         role = current_user.member.role
         with db.transaction() as session:
@@ -500,9 +500,7 @@ def _wrap_up(payload: dict[str, Any]) -> WrapUpInput:
     )
     needs = payload.get("needs", [])
     if not isinstance(needs, list) or any(need not in NEEDS for need in needs):
-        raise InvalidInput(
-            f"'needs' must be a list of {', '.join(NEEDS)}.", field="needs"
-        )
+        raise InvalidInput("needs", field="needs", choices=", ".join(NEEDS))
     escalation = payload.get("escalation")
     escalation_outcome, escalation_notes = None, ""
     if escalation is not None:

@@ -14,6 +14,7 @@ from flask import current_app
 from flask_login import current_user
 
 from counselors.permissions import requires
+from hotline.errors import TransferStale
 from hotline.extensions import db
 from hotline.services import transfers
 from hotline.services.queue import LoadLimits, held_conversation
@@ -70,7 +71,7 @@ class TransferEvents:
             with db.transaction() as session:
                 view = transfers.accept(session, transfer_id, _user_id(), limits)
                 held = held_conversation(session, view.conversation_id)
-        except transfers.TransferStale:
+        except TransferStale:
             # The offer can never succeed now: close it so it stops blocking.
             with db.transaction() as session:
                 transfers.withdraw_stale(session, transfer_id)

@@ -48,7 +48,7 @@ def follow_up(referral_id: int) -> Any:
     form = request.form.to_dict()
     status = form.get("status")
     if status not in {s.value for s in FollowUpStatus}:
-        raise InvalidInput("Choose a follow-up status.", field="status")
+        raise InvalidInput("follow_up_status", field="status")
     note = text_field(
         form, "note", max_chars=referrals.MAX_FOLLOW_UP_NOTE_CHARS, required=False
     )

@@ -124,11 +124,11 @@ _CONVERSATION_ID = re.compile(r"[0-9]{1,9}")
 def _audit_filters() -> dict[str, Any]:
     action = request.args.get("action") or None
     if action is not None and action not in audit.ACTIONS:
-        raise InvalidInput("Unknown action.", field="action")
+        raise InvalidInput("unknown_value", field="action")
     conversation = request.args.get("conversation") or None
     # ASCII digits only ("²".isdigit() is true), and within a database integer.
     if conversation is not None and not _CONVERSATION_ID.fullmatch(conversation):
-        raise InvalidInput("conversation must be a number.", field="conversation")
+        raise InvalidInput("not_a_number", field="conversation")
     return {
         "action": action,
         "actor": (request.args.get("actor") or None),

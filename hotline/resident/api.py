@@ -7,16 +7,15 @@ import hmac
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
-from flask_babel import gettext as _
 from sqlalchemy import text
 
 from hotline.dispatcher import crisis_lines
-from hotline.errors import Conflict, InvalidInput
+from hotline.errors import Blocked, InvalidInput, OutsideHours
 from hotline.extensions import csrf, db, limiter
 from hotline.http import bearer_token, json_body
 from hotline.models import BlockKind, utcnow
 from hotline.services import history, surveys
-from hotline.services.blocks import Blocked, refuse_if_blocked, remember_address
+from hotline.services.blocks import refuse_if_blocked, remember_address
 from hotline.services.callback_windows import ServiceHours, is_open
 from hotline.services.conversations import SUPPORTED_LANGS, start_conversation
 from hotline.validation import choice_field, require_object, text_field
@@ -37,14 +36,7 @@ def start_chat() -> Any:
     payload = require_object(json_body())
     lang = choice_field(payload, "lang", SUPPORTED_LANGS, default="zh")
     if not chat_is_open():
-        raise OutsideHours(
-            _(
-                "Our counsellors chat from %(hours)s. Please leave a callback "
-                "request, or call one of the emergency numbers if you are in "
-                "danger.",
-                hours=current_app.config["CHAT_HOURS"],
-            )
-        )
+        raise OutsideHours("hours", hours=current_app.config["CHAT_HOURS"])
     # A returning resident's page sends the earlier conversation's token
     # only when they agreed to share it with the next counsellor.
     address = client_address_hash()
@@ -80,18 +72,7 @@ def client_address_hash() -> str | None:
 
 def blocked_error() -> Blocked:
     """What a blocked resident is told: neutral, with the crisis numbers."""
-    return Blocked(
-        _(
-            "We cannot take this contact right now. If you are in danger, "
-            "please call one of these numbers."
-        ),
-        crisis_contacts=crisis_lines(),
-    )
-
-
-class OutsideHours(Conflict):
-    code = "outside_hours"
-    default_message = "Live chat is closed at this hour."
+    return Blocked(crisis_contacts=crisis_lines())
 
 
 def chat_is_open() -> bool:
@@ -112,9 +93,7 @@ def answer_survey() -> Any:
     payload = require_object(json_body())
     helpfulness = payload.get("helpfulness")
     if isinstance(helpfulness, bool) or helpfulness not in (1, 2, 3, 4, 5):
-        raise InvalidInput(
-            _("Please choose how helpful it was, from 1 to 5."), field="helpfulness"
-        )
+        raise InvalidInput("helpfulness", field="helpfulness")
     answers = surveys.SurveyAnswers(
         helpfulness=helpfulness,
         feels_safer=_optional_choice(payload, "feels_safer", surveys.FEELS_SAFER),
@@ -122,17 +101,8 @@ def answer_survey() -> Any:
             payload, "comment", max_chars=MAX_SURVEY_COMMENT, required=False
         ),
     )
-    try:
-        with db.transaction() as session:
-            surveys.submit(session, bearer_token(), answers)
-    except surveys.SurveyAlreadyAnswered as error:
-        raise surveys.SurveyAlreadyAnswered(
-            _("You have already answered. Thank you.")
-        ) from error
-    except surveys.SurveyNotOpen as error:
-        raise surveys.SurveyNotOpen(
-            _("You can answer once the conversation has ended.")
-        ) from error
+    with db.transaction() as session:
+        surveys.submit(session, bearer_token(), answers)
     return jsonify({"ok": True}), 201
 
 

@@ -11,20 +11,17 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify
-from flask_babel import gettext as _
 
 from hotline.dispatcher import crisis_lines
-from hotline.errors import InvalidInput
+from hotline.errors import Blocked, InvalidInput
 from hotline.extensions import csrf, db, limiter, phone_vault
 from hotline.http import bearer_token, json_body
 from hotline.models import RiskLevel, utcnow
 from hotline.phones import parse_phone
 from hotline.resident.api import blocked_error
 from hotline.services import callbacks
-from hotline.services.blocks import Blocked
 from hotline.services.callback_windows import (
     ServiceHours,
-    WindowError,
     check_window,
     parse_instant,
     slots,
@@ -58,70 +55,18 @@ def _rules() -> callbacks.CallbackRules:
     return callbacks.CallbackRules.from_config(current_app.config)
 
 
-def _messages() -> dict[str, str]:
-    return {
-        "duplicate_callback": _(
-            "You have already asked us to call this number at that time. "
-            "We will call you; there is no need to ask again."
-        ),
-        "rate_limited": _(
-            "This number has asked for several calls today. "
-            "Please wait for our call, or start a chat instead."
-        ),
-        "not_cancellable": _(
-            "A counsellor is calling you now, so this request can no longer "
-            "be cancelled."
-        ),
-        "escalation_open": _(
-            "A social worker has been asked to call you urgently, so this "
-            "request cannot be cancelled. If you are safe now, tell them "
-            "when they call."
-        ),
-    }
-
-
-def _window_message(reason: str) -> str:
-    return {
-        "format": _("Please choose a time for our call."),
-        "order": _("The time window must end after it starts."),
-        "past": _("That time has already passed. Please choose a later time."),
-        "too_far": _("Please choose a time today or tomorrow."),
-        "too_short": _("Please give us a window of at least 15 minutes."),
-        "too_long": _("Please choose a shorter time window."),
-    }[reason]
-
-
 def _request_from(payload: dict[str, Any]) -> callbacks.CallbackRequest:
     if payload.get("consent") is not True:
-        raise InvalidInput(
-            _(
-                "Please agree that we keep your number to call you back; "
-                "we erase it after the call."
-            ),
-            field="consent",
-        )
-    phone = parse_phone(
-        payload.get("phone"),
-        invalid_message=_(
-            "Please enter a valid phone number: a Chinese mobile or landline "
-            "number, or an international number starting with +."
-        ),
-    )
-    try:
-        start = parse_instant(payload.get("window_start"))
-        end = parse_instant(payload.get("window_end"))
-        max_ahead = timedelta(hours=current_app.config["CALLBACK_MAX_AHEAD_HOURS"])
-        check_window(start, end, utcnow(), max_ahead)
-    except WindowError as error:
-        raise InvalidInput(_window_message(error.reason), field="window") from None
+        raise InvalidInput("consent", field="consent")
+    phone = parse_phone(payload.get("phone"))
+    start = parse_instant(payload.get("window_start"))
+    end = parse_instant(payload.get("window_end"))
+    max_ahead = timedelta(hours=current_app.config["CALLBACK_MAX_AHEAD_HOURS"])
+    check_window(start, end, utcnow(), max_ahead)
     max_note = current_app.config["MAX_CALLBACK_NOTE_CHARS"]
     note = payload.get("note")
     if isinstance(note, str) and len(note) > max_note:
-        raise InvalidInput(
-            _("Please keep the note under %(count)d characters.", count=max_note),
-            field="note",
-            max_chars=max_note,
-        )
+        raise InvalidInput("callback_note", field="note", max_chars=max_note)
     return callbacks.CallbackRequest(
         phone=phone,
         window_start=start,
@@ -154,7 +99,6 @@ def request_callback() -> Any:
                 callback_request,
                 assessment=assessment,
                 rules=_rules(),
-                messages=_messages(),
             )
     except Blocked as error:
         raise blocked_error() from error
@@ -181,7 +125,7 @@ def callback_status(callback_id: int) -> Any:
 def cancel_callback(callback_id: int) -> Any:
     token = bearer_token()
     with db.transaction() as session:
-        callbacks.cancel(session, callback_id, token, messages=_messages())
+        callbacks.cancel(session, callback_id, token)
     with db.read() as session:
         view = callbacks.resident_view(session, callback_id, token)
     return jsonify(view.to_payload())

@@ -9,7 +9,7 @@ from flask import current_app, request
 from flask_socketio import Namespace, emit, join_room
 from sqlalchemy.orm import Session
 
-from hotline.errors import HotlineError, RateLimited
+from hotline.errors import Blocked, HotlineError, RateLimited
 from hotline.extensions import db
 from hotline.jobs.presence_watch import LOCAL_SIDS, WORKER
 from hotline.metrics import observe_ack
@@ -17,7 +17,7 @@ from hotline.models import BlockKind, Sender
 from hotline.realtime import connection_state, conversation_room
 from hotline.resident.api import blocked_error
 from hotline.services import presence, safety_net
-from hotline.services.blocks import Blocked, refuse_if_blocked
+from hotline.services.blocks import refuse_if_blocked
 from hotline.services.closing import end_by_resident
 from hotline.services.conversations import (
     conversation_for_token,

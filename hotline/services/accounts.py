@@ -59,11 +59,10 @@ def create_user(
     display_name = display_name.strip()
     if len(display_name) > MAX_DISPLAY_NAME:
         raise InvalidInput(
-            f"Display names are at most {MAX_DISPLAY_NAME} characters.",
-            field="display_name",
+            "display_name_too_long", field="display_name", max_chars=MAX_DISPLAY_NAME
         )
     if not _USERNAME.match(username):
-        raise InvalidInput("Usernames are 2-64 letters, digits, '.', '_' or '-'.")
+        raise InvalidInput("username", field="username")
     _check_new_password(password)
     user = User(
         username=username,
@@ -76,7 +75,7 @@ def create_user(
         with session.begin_nested():
             session.add(user)
     except IntegrityError as error:
-        raise Conflict(f"The username '{username}' is taken.") from error
+        raise Conflict("username_taken", username=username) from error
     return user.id
 
 
@@ -121,7 +120,7 @@ def set_active(session: Session, user_id: int, actor_id: int, active: bool) -> N
     """Deactivate (signed out everywhere, off duty) or reactivate an account."""
     user = _user(session, user_id)
     if not active and user_id == actor_id:
-        raise InvalidInput("You cannot deactivate your own account.")
+        raise InvalidInput("deactivate_self")
     user.is_active = active
     if not active:
         if user.is_on_duty:
@@ -157,7 +156,7 @@ def change_own_password(
     """
     user = _user(session, user_id)
     if not _verify(user.password_hash, current_password):
-        raise Unauthorized("Your current password is not right.")
+        raise Unauthorized("wrong_password")
     _check_new_password(new_password)
     user.password_hash = _hasher.hash(new_password)
     _revoke(session, user)
@@ -173,15 +172,14 @@ def _revoke(session: Session, user: User) -> None:
 def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("No such account.")
+        raise NotFound("account")
     return user
 
 
 def _check_new_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_CHARS:
         raise InvalidInput(
-            f"Passwords need at least {MIN_PASSWORD_CHARS} characters.",
-            field="password",
+            "password_too_short", field="password", min_chars=MIN_PASSWORD_CHARS
         )
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from hotline.errors import InvalidInput
+
 MIN_WINDOW = timedelta(minutes=15)
 MAX_WINDOW = timedelta(hours=12)
 
@@ -83,42 +85,39 @@ def _day_slots(hours: ServiceHours, day: date) -> list[tuple[datetime, datetime]
     return found
 
 
-class WindowError(ValueError):
-    """Why a window is refused; ``reason`` picks the message shown."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+def _refused(reason: str) -> InvalidInput:
+    """A window the resident must choose again; ``reason`` says why."""
+    return InvalidInput(f"window_{reason}", field="window")
 
 
 def parse_instant(value: object) -> datetime:
     """An ISO 8601 time with an offset (``...Z`` or ``+08:00``), in UTC."""
     if not isinstance(value, str) or len(value) > 40:
-        raise WindowError("format")
+        raise _refused("format")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise WindowError("format") from None
+        raise _refused("format") from None
     if parsed.tzinfo is None:
-        raise WindowError("format")
+        raise _refused("format")
     return parsed.astimezone(UTC)
 
 
 def check_window(
     start: datetime, end: datetime, now: datetime, max_ahead: timedelta
 ) -> None:
-    """Raise WindowError unless [start, end) is a sensible callback window:
+    """Raise InvalidInput unless [start, end) is a sensible callback window:
     not over, not too far ahead, neither too short nor too long."""
     if end <= start:
-        raise WindowError("order")
+        raise _refused("order")
     if end <= now:
-        raise WindowError("past")
+        raise _refused("past")
     if start > now + max_ahead:
-        raise WindowError("too_far")
+        raise _refused("too_far")
     if end - start < MIN_WINDOW:
-        raise WindowError("too_short")
+        raise _refused("too_short")
     if end - start > MAX_WINDOW:
-        raise WindowError("too_long")
+        raise _refused("too_long")
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from hotline.errors import Conflict, NotFound, NotHolder, RateLimited
+from hotline.errors import (
+    Blocked,
+    CallbackNotCancellable,
+    DuplicateCallback,
+    NotFound,
+    NotHolder,
+    RateLimited,
+)
 from hotline.events import HeldChanged, QueueChanged, record
 from hotline.models import (
     BlockKind,
@@ -45,7 +52,7 @@ from hotline.models import (
 )
 from hotline.phones import PhoneVault, display_phone, mask_hint
 from hotline.services import audit
-from hotline.services.blocks import Blocked, is_blocked
+from hotline.services.blocks import is_blocked
 from hotline.services.callback_windows import schedule_retry
 from hotline.services.conversations import (
     conversation_for_token,
@@ -216,16 +223,6 @@ class OverdueCallback:
         }
 
 
-class DuplicateCallback(Conflict):
-    code = "duplicate_callback"
-    default_message = "A callback to this number is already booked for that time."
-
-
-class CallbackNotCancellable(Conflict):
-    code = "not_cancellable"
-    default_message = "This callback can no longer be cancelled."
-
-
 def request_callback(
     session: Session,
     vault: PhoneVault,
@@ -233,7 +230,6 @@ def request_callback(
     *,
     assessment: TriageResult | None,
     rules: CallbackRules,
-    messages: dict[str, str] | None = None,
 ) -> CreatedCallback:
     """Store a callback request, its note and any escalation, in the
     caller's unit of work.
@@ -241,9 +237,8 @@ def request_callback(
     The same number with an overlapping window that is still open is the same
     request (a double submit, or a second tab): refused, never doubled. More
     than ``rules.per_number_per_day`` requests for one number in a day are
-    refused too. ``messages`` carries translated error texts by error code.
+    refused too.
     """
-    messages = messages or {}
     now = utcnow()
     sealed = vault.seal(request.phone)
     if is_blocked(session, BlockKind.PHONE, sealed.lookup):
@@ -261,7 +256,7 @@ def request_callback(
         .limit(1)
     )
     if open_overlap is not None:
-        raise DuplicateCallback(messages.get(DuplicateCallback.code))
+        raise DuplicateCallback()
     recent = session.scalar(
         select(func.count())
         .select_from(Callback)
@@ -272,7 +267,7 @@ def request_callback(
         )
     )
     if (recent or 0) >= rules.per_number_per_day:
-        raise RateLimited(messages.get(RateLimited.code))
+        raise RateLimited("callback_number")
 
     conversation, token = new_conversation(
         request.lang, Channel.CALLBACK, waiting_since=request.window_start
@@ -351,7 +346,7 @@ def callback_for_token(session: Session, callback_id: int, token: object) -> Cal
         )
     )
     if callback is None:
-        raise NotFound("No such callback.")
+        raise NotFound("callback")
     return callback
 
 
@@ -391,19 +386,16 @@ def cancel(
     session: Session,
     callback_id: int,
     token: object,
-    *,
-    messages: dict[str, str] | None = None,
 ) -> int:
     """Withdraw a waiting callback; returns its conversation id.
 
     Refused while a counsellor holds it (they may be dialling) and while a
     crisis escalation is open: a social worker must still reach them.
     """
-    messages = messages or {}
     callback = callback_for_token(session, callback_id, token)
     conversation_id = callback.conversation_id
     if _has_open_escalation(session, conversation_id):
-        raise CallbackNotCancellable(messages.get("escalation_open"))
+        raise CallbackNotCancellable("escalation_open")
     now = utcnow()
     result = session.execute(
         update(Conversation)
@@ -414,7 +406,7 @@ def cancel(
         .values(state=ConversationState.CLOSED, closed_at=now)
     )
     if result.rowcount != 1:
-        raise CallbackNotCancellable(messages.get(CallbackNotCancellable.code))
+        raise CallbackNotCancellable()
     callback.cancelled_at = now
     record(session, QueueChanged())
     return conversation_id
@@ -551,7 +543,7 @@ def _held_callback(
         .where(Callback.conversation_id == conversation_id)
     ).one_or_none()
     if row is None:
-        raise NotFound("No such callback.")
+        raise NotFound("conversation")
     callback, holder, state = row
     if holder != counselor_id or state is not ConversationState.ACTIVE:
         raise NotHolder()

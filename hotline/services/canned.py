@@ -143,12 +143,10 @@ def check_input(category: Any, lang: Any, title: Any, body: Any) -> CannedInput:
     """Validate a response's fields; InvalidInput names the first bad one."""
     if category not in CATEGORIES:
         raise InvalidInput(
-            f"'category' must be one of {', '.join(CATEGORIES)}.", field="category"
+            "not_a_choice", field="category", choices=", ".join(CATEGORIES)
         )
     if lang not in LANGUAGES:
-        raise InvalidInput(
-            f"'lang' must be one of {', '.join(LANGUAGES)}.", field="lang"
-        )
+        raise InvalidInput("not_a_choice", field="lang", choices=", ".join(LANGUAGES))
     return CannedInput(
         category=category,
         lang=lang,
@@ -237,9 +235,7 @@ def library(
     """The picker's list. With a conversation (held or joined by ``staff_id``)
     the language defaults to the conversation's and placeholders are filled."""
     if lang is not None and lang not in LANGUAGES:
-        raise InvalidInput(
-            f"'lang' must be one of {', '.join(LANGUAGES)}.", field="lang"
-        )
+        raise InvalidInput("not_a_choice", field="lang", choices=", ".join(LANGUAGES))
     counselor_name = session.scalar(
         select(User.display_name).where(User.id == staff_id)
     )
@@ -283,7 +279,7 @@ def get_shared(session: Session, response_id: int) -> CannedView:
     """One shared response, or NotFound."""
     response = session.get(CannedResponse, response_id)
     if response is None or response.owner_id is not None:
-        raise NotFound("No such shared response.")
+        raise NotFound("canned")
     return _view(response)
 
 
@@ -295,7 +291,7 @@ def _require_supervisor(session: Session, actor_id: int) -> None:
         select(User.role).where(User.id == actor_id, User.is_active.is_(True))
     )
     if role is not Role.SUPERVISOR:
-        raise Forbidden("Only supervisors edit the shared library.")
+        raise Forbidden("supervisors_only")
 
 
 def create_shared(session: Session, actor_id: int, data: CannedInput) -> CannedView:
@@ -380,7 +376,7 @@ def _shared_response(
     _require_supervisor(session, actor_id)
     response = session.get(CannedResponse, response_id)
     if response is None or response.owner_id is not None:
-        raise NotFound("No such shared response.")
+        raise NotFound("canned")
     return response
 
 
@@ -399,11 +395,7 @@ def save_own(
             .where(CannedResponse.owner_id == owner_id)
         )
         if (count or 0) >= MAX_PERSONAL_RESPONSES:
-            raise InvalidInput(
-                f"You already have {MAX_PERSONAL_RESPONSES} personal responses; "
-                "delete some first.",
-                limit=MAX_PERSONAL_RESPONSES,
-            )
+            raise InvalidInput("canned_limit", limit=MAX_PERSONAL_RESPONSES)
         response = CannedResponse(owner_id=owner_id, created_at=now, active=True)
         session.add(response)
     else:
@@ -433,9 +425,9 @@ def _own(session: Session, owner_id: int, response_id: int) -> CannedResponse:
         response.owner_id is not None and response.owner_id != owner_id
     ):
         # Someone else's personal responses are not even acknowledged.
-        raise NotFound("No such response.")
+        raise NotFound("canned")
     if response.owner_id is None:
-        raise Forbidden("Shared responses are edited by supervisors.")
+        raise Forbidden("supervisors_only")
     return response
 
 
@@ -451,11 +443,7 @@ def set_resident_name(
     """
     value = " ".join(name.split()) or None
     if value is not None and len(value) > MAX_NAME_CHARS:
-        raise InvalidInput(
-            f"'name' is longer than {MAX_NAME_CHARS} characters.",
-            field="name",
-            max_chars=MAX_NAME_CHARS,
-        )
+        raise InvalidInput("too_long", field="name", max_chars=MAX_NAME_CHARS)
     update_as_holder(session, conversation_id, staff_id, resident_name=value)
     return value
 

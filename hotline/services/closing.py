@@ -68,7 +68,7 @@ def end_by_resident(session: Session, conversation_id: int) -> int | None:
     """
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
-        raise NotFound("No such conversation.")
+        raise NotFound("conversation")
     holder = conversation.counselor_id
     if conversation.state is not ConversationState.CLOSED:
         conversation.state = ConversationState.CLOSED
@@ -88,7 +88,7 @@ def close_with_wrap_up(
     """Close a held conversation (if still active) and record the wrap-up once."""
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
-        raise NotFound("No such conversation.")
+        raise NotFound("conversation")
     if conversation.counselor_id != counselor_id:
         raise NotHolder()
     _resolve_open_escalation(session, conversation_id, counselor_id, wrap_up)
@@ -113,7 +113,7 @@ def close_with_wrap_up(
                 )
             )
     except IntegrityError as error:
-        raise Conflict("This conversation already has a wrap-up.") from error
+        raise Conflict("wrap_up_exists") from error
     record(
         session,
         StatusChanged(conversation_id),

@@ -166,12 +166,12 @@ def escalate_manually(
 ) -> int:
     """A counsellor's call to escalate, at any level, with a reason."""
     if not reason.strip():
-        raise InvalidInput("Say why you are escalating.", field="reason")
+        raise InvalidInput("escalation_reason", field="reason")
     level = session.scalar(
         select(Conversation.risk_level).where(Conversation.id == conversation_id)
     )
     if level is None:
-        raise NotFound("No such conversation.")
+        raise NotFound("conversation")
     escalation_id = open_if_needed(
         session,
         conversation_id,
@@ -181,7 +181,7 @@ def escalate_manually(
         reason=reason,
     )
     if escalation_id is None:
-        raise Conflict("This conversation already has an open escalation.")
+        raise Conflict("escalation_already_open")
     return escalation_id
 
 
@@ -215,7 +215,7 @@ def assign(
         select(User.role).where(User.id == assignee_id, User.is_active.is_(True))
     )
     if role not in RESPONDER_ROLES:
-        raise InvalidInput("Assign to an active social worker or supervisor.")
+        raise InvalidInput("assignee", field="assignee_id")
     _transition(
         session,
         escalation_id,
@@ -244,11 +244,11 @@ def join(
     """
     escalation = session.get(Escalation, escalation_id)
     if escalation is None:
-        raise NotFound("No such escalation.")
+        raise NotFound("escalation")
     if escalation.assignee_id != actor_id:
-        raise Forbidden("Only the assigned responder can join.")
+        raise Forbidden("not_assignee")
     if escalation.state not in IN_HAND_STATES:
-        raise Conflict(f"This escalation is {escalation.state}.")
+        raise Conflict("escalation_not_in_hand", state=str(escalation.state))
     escalation.state = EscalationState.JOINED
     escalation.joined_at = escalation.joined_at or utcnow()
     conversation_id = escalation.conversation_id
@@ -304,7 +304,7 @@ def close(
     outreach without them.
     """
     if not notes.strip():
-        raise InvalidInput("Write what was done before closing.", field="notes")
+        raise InvalidInput("escalation_notes", field="notes")
     _require_in_charge(session, escalation_id, actor_id)
     _close(session, escalation_id, actor_id, outcome, notes, allowed=IN_HAND_STATES)
 
@@ -322,10 +322,7 @@ def _require_in_charge(session: Session, escalation_id: int, actor_id: int) -> N
         return
     role = session.scalar(select(User.role).where(User.id == actor_id))
     if role != Role.SUPERVISOR:
-        raise NotHolder(
-            "Only the responder in charge of this escalation, or a supervisor, "
-            "can close it."
-        )
+        raise NotHolder("escalation_in_charge")
 
 
 def resolve_with_conversation(
@@ -485,7 +482,7 @@ def get(session: Session, escalation_id: int) -> EscalationView:
     """One escalation."""
     views = _views(session, _view_query().where(Escalation.id == escalation_id))
     if not views:
-        raise NotFound("No such escalation.")
+        raise NotFound("escalation")
     return views[0]
 
 
@@ -510,7 +507,9 @@ def list_escalations(
     elif state is None:
         query = query.order_by(Escalation.opened_at.desc())
     else:
-        raise InvalidInput("state must be open, acknowledged or closed.")
+        raise InvalidInput(
+            "not_a_choice", field="state", choices="open, acknowledged, closed"
+        )
     return _views(session, query.limit(limit))
 
 
@@ -587,10 +586,10 @@ def _conversation_of(session: Session, escalation_id: int) -> int:
     return conversation_id
 
 
-def _refusal(session: Session, escalation_id: int, verb: str) -> Exception:
+def _refusal(session: Session, escalation_id: int, action: str) -> Exception:
     state = session.scalar(
         select(Escalation.state).where(Escalation.id == escalation_id)
     )
     if state is None:
-        return NotFound("No such escalation.")
-    return Conflict(f"This escalation cannot be {verb} now: it is {state}.")
+        return NotFound("escalation")
+    return Conflict("escalation_state", action=action, state=str(state))

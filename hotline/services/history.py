@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.errors import NotHolder
+from hotline.errors import Blocked, NotHolder
 from hotline.models import (
     BlockKind,
     Conversation,
@@ -28,7 +28,7 @@ from hotline.models import (
     WrapUp,
 )
 from hotline.services import audit
-from hotline.services.blocks import Blocked, is_blocked
+from hotline.services.blocks import is_blocked
 from hotline.services.conversations import hash_token, may_write_as_staff
 
 MAX_EARLIER = 5

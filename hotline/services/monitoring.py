@@ -130,7 +130,7 @@ def watch(
         .where(Conversation.id == conversation_id)
     ).one_or_none()
     if row is None:
-        raise NotFound("No such conversation.")
+        raise NotFound("conversation")
     conversation, holder = row
     if conversation.state is ConversationState.CLOSED:
         raise ConversationClosed()
@@ -153,9 +153,9 @@ def whisper(
     conversation = _active(session, conversation_id)
     holder_id = conversation.counselor_id
     if holder_id is None:
-        raise Conflict("Nobody holds this conversation to whisper to.")
+        raise Conflict("nobody_to_whisper")
     if holder_id == supervisor_id:
-        raise Conflict("You hold this conversation: write a note instead.")
+        raise Conflict("whisper_to_self")
     author = session.get(User, supervisor_id)
     assert author is not None
     note = Note(
@@ -196,7 +196,7 @@ def join_openly(session: Session, conversation_id: int, supervisor_id: int) -> b
     if conversation.channel is not Channel.CHAT:
         raise NotAChat()
     if conversation.counselor_id == supervisor_id:
-        raise Conflict("You already hold this conversation.")
+        raise Conflict("already_holding")
     record(session, HeldChanged(supervisor_id, conversation_id))
     if supervisor_id in _joined(session, conversation_id):
         return False
@@ -224,9 +224,9 @@ def _joined(session: Session, conversation_id: int) -> set[int]:
 def _active(session: Session, conversation_id: int) -> Conversation:
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
-        raise NotFound("No such conversation.")
+        raise NotFound("conversation")
     if conversation.state is not ConversationState.ACTIVE:
-        raise ConversationClosed("This conversation is not live.")
+        raise ConversationClosed("not_live")
     return conversation
 
 

@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 from hotline.errors import (
     AlreadyClaimed,
     CallbackWindowNotOpen,
-    Conflict,
     ConversationClosed,
     Forbidden,
+    LoadLimitReached,
     NotFound,
     NotHolder,
+    OnBreak,
 )
 from hotline.events import HeldChanged, QueueChanged, StatusChanged, record
 from hotline.models import (
@@ -305,7 +306,7 @@ def conversation_status(session: Session, conversation_id: int) -> ConversationS
     """The resident-facing state and, while waiting, the queue position."""
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
-        raise NotFound("No such conversation.")
+        raise NotFound("conversation")
     position = None
     if conversation.state is ConversationState.WAITING:
         # Three range counts on the queue index (state, risk_rank,
@@ -349,16 +350,6 @@ class LoadLimits:
         )
 
 
-class LoadLimitReached(Conflict):
-    code = "load_limit"
-    default_message = "You already hold as many conversations as one person should."
-
-
-class OnBreak(Conflict):
-    code = "on_break"
-    default_message = "You are on a break. End the break to take conversations."
-
-
 def check_load(
     session: Session, user_id: int, conversation_id: int, limits: LoadLimits
 ) -> None:
@@ -387,16 +378,9 @@ def check_load(
         select(Conversation.risk_rank).where(Conversation.id == conversation_id)
     )
     if held >= limits.max_conversations:
-        raise LoadLimitReached(
-            f"You already hold {held} conversations; close or hand one over first.",
-            limit=limits.max_conversations,
-        )
+        raise LoadLimitReached("conversations", limit=limits.max_conversations)
     if rank is not None and rank >= high and held_high >= limits.max_high_risk:
-        raise LoadLimitReached(
-            "You already hold a high-risk conversation; another counsellor "
-            "should take this one.",
-            limit=limits.max_high_risk,
-        )
+        raise LoadLimitReached("high_risk", limit=limits.max_high_risk)
 
 
 def claim_conversation(
@@ -417,7 +401,7 @@ def claim_conversation(
     """
     now = now or utcnow()
     if before_window and _role(session, counselor_id) is not Role.SUPERVISOR:
-        raise Forbidden("Only a supervisor may call before the resident's window.")
+        raise Forbidden("before_window")
     if limits is not None:
         check_load(session, counselor_id, conversation_id, limits)
     claim = update(Conversation).where(
@@ -444,7 +428,7 @@ def claim_conversation(
     if result.rowcount != 1:
         conversation = session.get(Conversation, conversation_id)
         if conversation is None:
-            raise NotFound("No such conversation.")
+            raise NotFound("conversation")
         if conversation.state is ConversationState.CLOSED:
             raise ConversationClosed()
         opens_at = _window_start(session, conversation_id)
@@ -586,7 +570,7 @@ def not_held_error(session: Session, conversation_id: int) -> Exception:
     exists = session.scalar(
         select(Conversation.id).where(Conversation.id == conversation_id)
     )
-    return NotHolder() if exists is not None else NotFound("No such conversation.")
+    return NotHolder() if exists is not None else NotFound("conversation")
 
 
 def holder_of(session: Session, conversation_id: int) -> int | None:

@@ -168,9 +168,9 @@ def refer(
     """
     resource = session.get(Resource, resource_id)
     if resource is None:
-        raise NotFound("No such resource.")
+        raise NotFound("resource")
     if not resource.active:
-        raise Conflict("This resource has been retired.")
+        raise Conflict("resource_retired")
     card = Card(
         resource_id=resource.id,
         name=resource.name,
@@ -257,7 +257,7 @@ def refer(
 def _refusal(session: Session, conversation_id: int) -> Exception:
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
-        return NotFound("No such conversation.")
+        return NotFound("conversation")
     if conversation.state is ConversationState.CLOSED:
         return ConversationClosed()
     return NotHolder()
@@ -301,9 +301,7 @@ def set_area(
     """Record the district or community the resident is in (empty clears it)."""
     value = area.strip() or None
     if value is not None and len(value) > MAX_AREA_CHARS:
-        raise InvalidInput(
-            f"'area' is longer than {MAX_AREA_CHARS} characters.", field="area"
-        )
+        raise InvalidInput("too_long", field="area", max_chars=MAX_AREA_CHARS)
     update_as_holder(session, conversation_id, staff_id, area=value)
     return value
 
@@ -339,16 +337,13 @@ def set_follow_up(
     status = FollowUpStatus(status)
     note = note.strip()
     if len(note) > MAX_FOLLOW_UP_NOTE_CHARS:
-        raise InvalidInput(
-            f"'note' is longer than {MAX_FOLLOW_UP_NOTE_CHARS} characters.",
-            field="note",
-        )
+        raise InvalidInput("too_long", field="note", max_chars=MAX_FOLLOW_UP_NOTE_CHARS)
     role = session.scalar(select(User.role).where(User.id == actor_id))
     if role is not Role.SUPERVISOR:
-        raise Forbidden("Only supervisors follow up referrals.")
+        raise Forbidden("supervisors_only")
     referral = session.get(Referral, referral_id)
     if referral is None:
-        raise NotFound("No such referral.")
+        raise NotFound("referral")
     referral.follow_up_status = status
     referral.follow_up_note = note
     referral.followed_up_by = actor_id

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from hotline.errors import InvalidInput, NotFound
+from hotline.errors import InvalidResource, NotFound
 from hotline.models import (
     Conversation,
     Resource,
@@ -148,17 +148,6 @@ class Problem:
         }
         text = messages[self.code]
         return f"line {self.line}: {text}" if self.line is not None else text
-
-
-class InvalidResource(InvalidInput):
-    """A resource (or a CSV file of them) that cannot be stored as it is."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__(
-            "; ".join(str(problem) for problem in problems),
-            problems=[str(problem) for problem in problems],
-        )
-        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -349,7 +338,7 @@ def _matches(text: str) -> Any:
 def _resource(session: Session, resource_id: int) -> Resource:
     resource = session.get(Resource, resource_id)
     if resource is None:
-        raise NotFound("No such resource.")
+        raise NotFound("resource")
     return resource
 
 
@@ -445,7 +434,7 @@ def search(session: Session, conversation_id: int, text: str) -> list[ResourceVi
 def _conversation(session: Session, conversation_id: int) -> Conversation:
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
-        raise NotFound("No such conversation.")
+        raise NotFound("conversation")
     return conversation
 
 

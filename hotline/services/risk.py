@@ -234,10 +234,10 @@ def correct_level(
 ) -> TriageCorrection:
     """Set a conversation's level by a person's decision, kept as feedback."""
     if not reason.strip():
-        raise InvalidInput("Say why the level is wrong.", field="reason")
+        raise InvalidInput("correction_reason", field="reason")
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
-        raise NotFound("No such conversation.")
+        raise NotFound("conversation")
     latest_assessed = session.scalar(
         select(Message.id)
         .join(Assessment, Assessment.message_id == Message.id)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hotline.errors import Conflict
+from hotline.errors import SurveyAlreadyAnswered, SurveyNotOpen
 from hotline.models import Conversation, ConversationState, Survey, utcnow
 from hotline.services.conversations import conversation_for_token
 
@@ -20,16 +20,6 @@ class SurveyAnswers:
     helpfulness: int  # 1 (not at all) to 5 (very)
     feels_safer: str | None  # one of FEELS_SAFER, or not answered
     comment: str
-
-
-class SurveyNotOpen(Conflict):
-    code = "survey_not_open"
-    default_message = "The survey opens when the conversation has ended."
-
-
-class SurveyAlreadyAnswered(Conflict):
-    code = "survey_answered"
-    default_message = "This survey has already been answered. Thank you."
 
 
 def submit(session: Session, token: object, answers: SurveyAnswers) -> int:

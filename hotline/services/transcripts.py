@@ -45,7 +45,7 @@ def read_transcript(
     """
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
-        raise NotFound("No such conversation.")
+        raise NotFound("conversation")
     is_participant = (
         session.scalar(
             select(Conversation.id).where(
@@ -111,4 +111,4 @@ def _require_reader_role(
         )
         if escalated is not None:
             return
-    raise Forbidden("You may not read this conversation.")
+    raise Forbidden("transcript")

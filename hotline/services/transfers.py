@@ -19,7 +19,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from hotline.errors import Conflict, Forbidden, InvalidInput, NotFound, NotHolder
+from hotline.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    NotHolder,
+    TargetUnavailable,
+    TransferPending,
+    TransferStale,
+)
 from hotline.events import (
     HeldChanged,
     TransferAccepted,
@@ -46,24 +55,6 @@ CONSOLE_ROLES = (Role.COUNSELOR, Role.SOCIAL_WORKER, Role.SUPERVISOR)
 NOTE_KIND = "transfer"
 # The notice residents see when a colleague takes their conversation over.
 COUNSELOR_CHANGED = "counselor_changed"
-
-
-class TargetUnavailable(InvalidInput):
-    """The chosen colleague cannot take a transfer (off duty, wrong role, self)."""
-
-    code = "target_unavailable"
-
-
-class TransferPending(Conflict):
-    """The conversation already has an offer waiting for an answer."""
-
-    code = "transfer_pending"
-
-
-class TransferStale(Conflict):
-    """The offer no longer applies: the holder changed or the chat ended."""
-
-    code = "transfer_stale"
 
 
 @dataclass(frozen=True)
@@ -162,7 +153,7 @@ def offer(
     """Offer a held conversation to an on-duty colleague (one offer at a time)."""
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
-        raise NotFound("No such conversation.")
+        raise NotFound("conversation")
     if (
         conversation.state is not ConversationState.ACTIVE
         or conversation.counselor_id != from_id
@@ -176,9 +167,7 @@ def offer(
         or not target.is_on_duty
         or target.role not in CONSOLE_ROLES
     ):
-        raise TargetUnavailable(
-            "Choose a colleague who is on duty in the console.", field="to_user_id"
-        )
+        raise TargetUnavailable(field="to_user_id")
     now = utcnow()
     # An offer left by an earlier holder can never be accepted any more;
     # it must not block this holder's offer.
@@ -207,9 +196,7 @@ def offer(
             session.add(transfer)
             session.flush()
     except IntegrityError as error:
-        raise TransferPending(
-            "This conversation already has a transfer waiting for an answer."
-        ) from error
+        raise TransferPending() from error
     audit.record(
         session,
         "transfer_offered",
@@ -255,9 +242,7 @@ def accept(
         .values(counselor_id=user_id)
     )
     if moved.rowcount != 1:
-        raise TransferStale(
-            "This conversation has changed hands or ended since the offer."
-        )
+        raise TransferStale()
     if note:
         session.add(
             Note(
@@ -355,7 +340,7 @@ def to_queue(
     is told.
     """
     if not note.strip():
-        raise InvalidInput("Write a note for the next counsellor.", field="note")
+        raise InvalidInput("transfer_note", field="note")
     return_to_queue(session, conversation_id, from_id)
     now = utcnow()
     withdrawn = session.scalar(
@@ -392,7 +377,7 @@ def get(session: Session, transfer_id: int) -> TransferView:
     """One transfer with both names and the conversation's level and needs."""
     views = _views(session, Transfer.id == transfer_id)
     if not views:
-        raise NotFound("No such transfer.")
+        raise NotFound("transfer")
     return views[0]
 
 
@@ -419,13 +404,13 @@ def _pending_for(
 ) -> Transfer:
     transfer = session.get(Transfer, transfer_id)
     if transfer is None:
-        raise NotFound("No such transfer.")
+        raise NotFound("transfer")
     if (to_id is not None and transfer.to_id != to_id) or (
         from_id is not None and transfer.from_id != from_id
     ):
-        raise Forbidden("This transfer is not yours to answer.")
+        raise Forbidden("transfer_not_yours")
     if transfer.state is not TransferState.PENDING:
-        raise Conflict(f"This transfer was already {transfer.state}.")
+        raise Conflict("transfer_answered")
     return transfer
 
 
@@ -439,7 +424,7 @@ def _settle(
         .values(state=state, decided_at=utcnow(), decision_note=decision_note)
     )
     if result.rowcount != 1:
-        raise Conflict("This transfer has already been answered or withdrawn.")
+        raise Conflict("transfer_answered")
 
 
 def _views(session: Session, condition: Any) -> list[TransferView]:

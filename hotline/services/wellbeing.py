@@ -99,8 +99,9 @@ def start_break(session: Session, user_id: int, minutes: int) -> datetime:
     """Pause claims for ``minutes``; returns when the break ends."""
     if minutes not in BREAK_MINUTES:
         raise InvalidInput(
-            f"A break is {', '.join(map(str, BREAK_MINUTES))} minutes.",
+            "not_a_choice",
             field="minutes",
+            choices=", ".join(map(str, BREAK_MINUTES)),
         )
     until = utcnow() + timedelta(minutes=minutes)
     session.execute(update(User).where(User.id == user_id).values(paused_until=until))
@@ -160,7 +161,7 @@ def _require_taken_part(session: Session, user_id: int, conversation_id: int) ->
         select(Conversation.counselor_id).where(Conversation.id == conversation_id)
     )
     if holder is None and session.get(Conversation, conversation_id) is None:
-        raise NotFound("No such conversation.")
+        raise NotFound("conversation")
     if holder == user_id:
         return
     took_part = session.scalar(
@@ -171,7 +172,7 @@ def _require_taken_part(session: Session, user_id: int, conversation_id: int) ->
         )
     )
     if took_part is None:
-        raise NotHolder("You can ask for a debrief about your own conversations.")
+        raise NotHolder("debrief")
 
 
 def handle_debrief(
@@ -184,7 +185,7 @@ def handle_debrief(
         .values(handled_by=supervisor_id, handled_at=utcnow())
     )
     if result.rowcount != 1 and session.get(DebriefRequest, debrief_id) is None:
-        raise NotFound("No such debrief request.")
+        raise NotFound("debrief")
     record(session, DebriefChanged(debrief_id))
     return get_debrief(session, debrief_id)
 

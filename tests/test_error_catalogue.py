@@ -1,0 +1,120 @@
+"""Every error has one code and one text, and says it the same way everywhere."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from flask_babel import force_locale
+
+from hotline.error_messages import CLIENT_MESSAGES, MESSAGES
+from hotline.errors import HotlineError, InvalidInput, NotFound, error_classes
+from hotline.extensions import socketio
+from tests.conftest import PASSWORD
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGUE = ROOT / "hotline/translations/zh/LC_MESSAGES/messages.po"
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+
+
+def _msgid(key: str) -> str:
+    return {**MESSAGES, **CLIENT_MESSAGES}[key]._args[0]
+
+
+def test_every_error_class_has_its_own_code_and_a_status():
+    codes = [cls.code for cls in error_classes()]
+    assert len(codes) == len(set(codes)), sorted(codes)
+    for cls in error_classes():
+        assert 400 <= cls.status < 600, cls
+
+
+def test_every_code_and_reason_has_text_and_nothing_else_does():
+    codes = {cls.code for cls in error_classes()}
+    assert codes <= MESSAGES.keys()
+    for key in MESSAGES:
+        assert key.partition(".")[0] in codes, key
+    # Page scripts show a code's own text as it is: no details to fill in.
+    for code in codes | CLIENT_MESSAGES.keys():
+        assert not PLACEHOLDER.search(_msgid(code)), code
+
+
+def test_every_error_text_is_translated_with_its_placeholders():
+    with CATALOGUE.open("rb") as handle:
+        translations = {
+            message.id: message.string
+            for message in read_po(handle)
+            if message.id and "fuzzy" not in message.flags
+        }
+    for key in {**MESSAGES, **CLIENT_MESSAGES}:
+        msgid = _msgid(key)
+        assert translations.get(msgid), f"{key}: no Chinese for {msgid!r}"
+        assert set(PLACEHOLDER.findall(translations[msgid])) == set(
+            PLACEHOLDER.findall(msgid)
+        ), key
+
+
+def test_a_reason_names_a_text_and_details_fill_it_in(app):
+    with app.test_request_context("/?lang=en"):
+        error = InvalidInput("too_long", field="note", max_chars=300)
+        assert error.to_dict() == {
+            "error": {
+                "code": "invalid_input",
+                "message": "“note” is longer than 300 characters.",
+                "details": {"field": "note", "max_chars": 300},
+            }
+        }
+    with app.test_request_context("/?lang=zh"):
+        assert error.message == "“note”超过了 300 个字符。"
+        assert NotFound("resource").message == "这个资源已不存在。"
+
+
+def test_a_reason_without_text_is_refused_where_it_is_raised():
+    with pytest.raises(LookupError):
+        NotFound("No such conversation.")
+    with pytest.raises(LookupError):
+        HotlineError("typo")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_refusal_reads_the_same_in_json_an_ack_a_page_and_the_scripts(
+    app, make_user, lang
+):
+    make_user("ana")
+    http = app.test_client()
+    signed_in = http.post(
+        f"/api/auth/login?lang={lang}", json={"username": "ana", "password": PASSWORD}
+    )
+    assert signed_in.status_code == 200
+    with app.test_request_context(f"/?lang={lang}"), force_locale(lang):
+        expected = str(MESSAGES["forbidden"])
+
+    # A counsellor asks for what only supervisors may see, four ways.
+    refused = http.get("/api/audit")
+    assert refused.status_code == 403
+    assert refused.json["error"] == {"code": "forbidden", "message": expected}
+    page = http.get("/supervisor/audit")
+    assert page.status_code == 403
+    assert f"<p>{expected}</p>" in page.get_data(as_text=True)
+    console = socketio.test_client(app, namespace="/console", flask_test_client=http)
+    ack = console.emit(
+        "monitor", {"conversation_id": 1}, namespace="/console", callback=True
+    )
+    assert ack == {"ok": False, "error": {"code": "forbidden", "message": expected}}
+    html = http.get("/console").get_data(as_text=True)
+    strings = json.loads(
+        re.search(
+            r'<script type="application/json" id="strings">(.*?)</script>', html
+        ).group(1)
+    )
+    assert strings["errors"]["forbidden"] == expected
+    if lang == "zh":
+        assert expected == "你的角色无权进行此操作。"
+
+
+def test_the_protocol_lists_every_code():
+    protocol = (ROOT / "docs/protocol.md").read_text(encoding="utf-8")
+    for cls in error_classes():
+        assert f"| `{cls.code}` | {cls.status} |" in protocol, cls.code
