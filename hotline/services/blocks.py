@@ -17,17 +17,12 @@ from typing import Any
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
-from hotline.errors import Forbidden, InvalidInput, NotFound
+from hotline.errors import Blocked, InvalidInput, NotFound
 from hotline.events import ContactBlocked, record
 from hotline.models import Block, BlockKind, Callback, Conversation, User, utcnow
 from hotline.services import audit
 
 DURATION_HOURS = (1, 24, 24 * 7, 24 * 30)
-
-
-class Blocked(Forbidden):
-    code = "blocked"
-    default_message = "We cannot take this contact right now."
 
 
 @dataclass(frozen=True)
@@ -58,10 +53,12 @@ def block_contact(
     """Block the conversation's token, and its callback number if any."""
     if hours not in DURATION_HOURS:
         raise InvalidInput(
-            f"A block lasts {', '.join(map(str, DURATION_HOURS))} hours.", field="hours"
+            "not_a_choice",
+            field="hours",
+            choices=", ".join(map(str, DURATION_HOURS)),
         )
     if not reason.strip():
-        raise InvalidInput("Give a reason for the block.", field="reason")
+        raise InvalidInput("block_reason", field="reason")
     row = session.execute(
         select(
             Conversation.token_hash, Conversation.address_hash, Callback.phone_lookup
@@ -70,7 +67,7 @@ def block_contact(
         .where(Conversation.id == conversation_id)
     ).one_or_none()
     if row is None:
-        raise NotFound("No such conversation.")
+        raise NotFound("conversation")
     token_hash, address_hash, phone_lookup = row
     now = utcnow()
     targets = [(BlockKind.TOKEN, token_hash)]
@@ -111,7 +108,7 @@ def lift(session: Session, block_id: int, actor_id: int) -> None:
     of a contact covers its token, number and address together."""
     block = session.get(Block, block_id)
     if block is None:
-        raise NotFound("No such block.")
+        raise NotFound("block")
     if block.lifted_at is None:
         siblings = select(Block).where(
             Block.lifted_at.is_(None),

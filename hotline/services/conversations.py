@@ -179,13 +179,13 @@ def conversation_for_token(
     ``channel`` None accepts a chat's or a callback's token.
     """
     if not isinstance(token, str) or not _TOKEN.fullmatch(token):
-        raise Unauthorized("A valid conversation token is required.")
+        raise Unauthorized("token")
     query = select(Conversation.id).where(Conversation.token_hash == hash_token(token))
     if channel is not None:
         query = query.where(Conversation.channel == channel)
     conversation_id = session.scalar(query)
     if conversation_id is None:
-        raise Unauthorized("This conversation token is not known.")
+        raise Unauthorized("token")
     return conversation_id
 
 
@@ -572,11 +572,11 @@ def _refuse_if_token_blocked(session: Session, conversation_id: int) -> None:
 def _refusal(session: Session, conversation_id: int, sender: Sender) -> Exception:
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
-        return NotFound("No such conversation.")
+        return NotFound("conversation")
     if conversation.state is ConversationState.CLOSED:
         return ConversationClosed()
     if conversation.channel is Channel.CALLBACK:
         return NotAChat()
     if sender is Sender.COUNSELOR:
         return NotHolder()
-    return ConversationClosed("This conversation is not open for messages.")
+    return ConversationClosed("not_open")
