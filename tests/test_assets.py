@@ -3,7 +3,9 @@ running old and new scripts together, and unchanged files stay cached."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -152,10 +154,24 @@ def _crawl(app: Flask, make_user, role: Role) -> list[tuple[str, PageAssets, str
 
 
 @pytest.mark.parametrize("role", [Role.SUPERVISOR, Role.ADMIN, Role.COUNSELOR])
-def test_every_page_loads_only_hashed_urls(app: Flask, make_user, role: Role) -> None:
+def test_every_page_loads_only_hashed_urls_and_maps_every_import(
+    app: Flask, make_user, role: Role
+) -> None:
     pages = _crawl(app, make_user, role)
+    with app.test_request_context():
+        assets = manifest(app)
+        modules = assets.modules()
+        versions = {f"/static/{path}": assets.version(path) for path in modules}
+    # Every path a module imports by, whoever wrote it.
+    imported = {
+        specifier
+        for path in modules
+        if not path.startswith("vendor/")
+        for specifier in IMPORT.findall((STATIC_ROOT / path).read_text())
+    }
+    assert imported, "the import pattern no longer finds the scripts' imports"
     assert len(pages) >= 3
-    for path, page, _policy in pages:
+    for path, page, policy in pages:
         assert page.urls, path
         for url in page.urls:
             parts = urlsplit(url)
@@ -165,6 +181,13 @@ def test_every_page_loads_only_hashed_urls(app: Flask, make_user, role: Role) ->
                 assert parse_qs(parts.query).get("v") == [
                     manifest(app).version(relative)
                 ], (path, url)
+        (text,) = page.import_maps
+        imports = json.loads(text)["imports"]
+        assert set(imports) >= imported, path
+        for specifier, url in imports.items():
+            assert url == f"{specifier}?v={versions[specifier]}"
+        digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+        assert f"script-src 'self' 'sha256-{digest}'" in policy, path
 
 
 def test_the_resident_page_loads_only_hashed_urls(client: FlaskClient) -> None:
@@ -173,3 +196,4 @@ def test_the_resident_page_loads_only_hashed_urls(client: FlaskClient) -> None:
     scripts = [url for url in page.urls if ".js" in url]
     assert len(scripts) >= 3
     assert all(re.search(r"\?v=[0-9a-f]{16}$", url) for url in page.urls)
+    assert len(page.import_maps) == 1
