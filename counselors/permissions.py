@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from hotline.errors import Forbidden, Unauthorized
 from hotline.models import Role
+from hotline.services.escalations import RESPONDER_ROLES
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +26,9 @@ COUNSELOR, SOCIAL_WORKER, SUPERVISOR, ADMIN = (
     Role.ADMIN,
 )
 CONSOLE = frozenset({COUNSELOR, SOCIAL_WORKER, SUPERVISOR})
-RESPONDERS = frozenset({SOCIAL_WORKER, SUPERVISOR})
+# Who responds to escalations: the escalation service's own rule, so the
+# matrix, the service and the pages (counselors/page_config.py) agree.
+RESPONDERS = frozenset(RESPONDER_ROLES)
 
 PERMISSIONS: dict[str, frozenset[Role]] = {
     # the console page and its socket

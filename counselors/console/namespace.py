@@ -11,7 +11,7 @@ from flask_socketio import Namespace, emit, join_room
 from counselors.console.monitoring_events import MonitoringEvents
 from counselors.console.transfer_events import TransferEvents, pending_transfers
 from counselors.console.wellbeing_events import WellbeingEvents
-from counselors.permissions import may, requires
+from counselors.permissions import RESPONDERS, may, requires
 from hotline.dispatcher import escalation_snapshot
 from hotline.errors import InvalidInput, RateLimited, Unauthorized
 from hotline.extensions import db, phone_vault
@@ -122,11 +122,7 @@ class ConsoleNamespace(WellbeingEvents, TransferEvents, MonitoringEvents, Namesp
             queue = queue_snapshot(session)
             held = held_conversations(session, user_id)
             until = break_until(session, user_id)
-            snapshot = (
-                escalation_snapshot(session)
-                if role in (Role.SOCIAL_WORKER, Role.SUPERVISOR)
-                else None
-            )
+            snapshot = escalation_snapshot(session) if role in RESPONDERS else None
         emit("queue", queue)
         emit("held", {"items": [h.to_payload() for h in held]})
         # A reload within the grace period finds duty as it was; after a
@@ -518,7 +514,9 @@ def _wrap_up(payload: dict[str, Any]) -> WrapUpInput:
         outcome=Outcome(outcome),
         needs=tuple(dict.fromkeys(needs)),
         follow_up=bool_field(payload, "follow_up"),
-        summary=text_field(payload, "summary", max_chars=4000, required=False),
+        summary=text_field(
+            payload, "summary", max_chars=MAX_NOTE_CHARS, required=False
+        ),
         escalation_outcome=escalation_outcome,
         escalation_notes=escalation_notes,
     )

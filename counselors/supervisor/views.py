@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_login import current_user, login_required
 
-from counselors.permissions import requires
+from counselors.permissions import RESPONDERS, requires
 from counselors.supervisor.safety import BlockForm
 from hotline.errors import InvalidInput
 from hotline.extensions import db
@@ -39,9 +39,7 @@ def board() -> str:
         staff = list_staff(session)
         overdue = callbacks.overdue_callbacks(session)
     responders = [
-        member
-        for member in staff
-        if member.is_active and str(member.role) in ("social_worker", "supervisor")
+        member for member in staff if member.is_active and member.role in RESPONDERS
     ]
     return render_template(
         "supervisor/board.html",
