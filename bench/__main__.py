@@ -329,6 +329,13 @@ def cpu_ms_per_message(r: RunResult) -> float:
     return 10 * r.server_cpu_percent / r.throughput if r.throughput else math.nan
 
 
+def total_cpu_ms_per_message(r: RunResult) -> float:
+    """Server plus PostgreSQL and Redis CPU per acked message, in ms: what a
+    message costs the whole installation (issue 20, item 7)."""
+    cpu = r.server_cpu_percent + r.services_cpu_percent
+    return 10 * cpu / r.throughput if r.throughput else math.nan
+
+
 def _machine_columns(r: RunResult) -> str:
     """Client, PostgreSQL + Redis and other CPU %, as table cells."""
     return (
@@ -341,8 +348,8 @@ def results_table(results: Sequence[RunResult]) -> str:
     head = (
         "| run | sent | acked | lost | dup | errors | r→c p50 | r→c p95 | r→c p99 "
         "| r→c max | c→r p50 | c→r p99 | ack p50 | ack p99 | acked msg/s "
-        "| server CPU % | server CPU ms/msg | RSS MB idle/peak | threads "
-        "| client CPU % | PG+Redis CPU % | others CPU % |"
+        "| server CPU % | server CPU ms/msg | total CPU ms/msg | RSS MB idle/peak "
+        "| threads | client CPU % | PG+Redis CPU % | others CPU % |"
     )
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
@@ -356,7 +363,7 @@ def results_table(results: Sequence[RunResult]) -> str:
             f"| {error_count(r)} | {_ms(r2c.p50)} | {_ms(r2c.p95)} | {_ms(r2c.p99)} "
             f"| {_ms(r2c.max)} | {_ms(c2r.p50)} | {_ms(c2r.p99)} | {_ms(ack.p50)} "
             f"| {_ms(ack.p99)} | {r.throughput:.1f} | {r.server_cpu_percent:.0f} "
-            f"| {_ms(cpu_ms_per_message(r))} "
+            f"| {_ms(cpu_ms_per_message(r))} | {_ms(total_cpu_ms_per_message(r))} "
             f"| {r.server_rss_idle_mb:.0f}/{r.server_rss_peak_mb:.0f} "
             f"| {r.server_threads_peak} | {_machine_columns(r)} |"
         )
@@ -528,7 +535,8 @@ COLUMNS_NOTE = (
     "mismatches. CPU is % of one core over the measured window, and per "
     "acked message (CPU ms/msg: the least noisy cost figure on a shared "
     "machine); PG+Redis is the CPU of the whole PostgreSQL and Redis servers "
-    "(other users of them count too); 'others' is what the rest of the "
+    "(other users of them count too), and total CPU ms/msg is the server's "
+    "and theirs together per acked message; 'others' is what the rest of the "
     "machine used meanwhile (this machine is shared: other people's tests "
     "compete with the server)."
 )

@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 
+from hotline.dispatcher import PositionPushes, position_pushes
 from hotline.extensions import db
 from hotline.models import Block, BlockKind, RiskLevel, Role, utcnow
 from hotline.services.conversations import hash_token
@@ -164,3 +165,58 @@ def test_a_callback_note_refreshes_the_page_with_its_window(
     assert item["callback"]["attempts"] == 0
     assert item["preview"] == "降压药快吃完了"
     assert item["needs"] == ["medicine"]
+
+
+# --- joining costs the same however long the queue -------------------------
+
+
+@pytest.fixture
+def statements(app):
+    """Every SQL statement run on either engine while the test runs."""
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    engines = [e for e in (db.engine, db.read_engine) if e is not None]
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", note)
+    yield seen
+    for engine in engines:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def counts(statements):
+    return [s for s in statements if "count(" in s.lower()]
+
+
+def test_a_join_takes_its_place_from_a_recent_scan_without_counting(
+    app, start_chat, resident_socket, statements
+):
+    chats = [start_chat() for _ in range(3)]
+    app.config["POSITION_PUSH_SECONDS"] = 30
+    with app.app_context():
+        # The scan the last queue change ran.
+        position_pushes().push()
+    statements.clear()
+    last = resident_socket(chats[-1]["token"])
+    assert events(last, "status", CHAT)[-1]["position"] == 3
+    sync = last.emit("sync", {"after_seq": 0}, namespace=CHAT, callback=True)
+    assert sync["status"]["position"] == 3
+    assert not counts(statements)
+
+
+def test_without_a_recent_scan_a_join_counts_and_asks_for_one(
+    app, start_chat, resident_socket, statements, monkeypatch
+):
+    app.config["POSITION_PUSH_SECONDS"] = 30
+    requested = []
+    monkeypatch.setattr(PositionPushes, "request", lambda self: requested.append(1))
+    # Queue changes ask for a scan that never comes: none is recent.
+    chats = [start_chat() for _ in range(3)]
+    requested.clear()
+    statements.clear()
+    last = resident_socket(chats[-1]["token"])
+    assert events(last, "status", CHAT)[-1]["position"] == 3
+    assert counts(statements)
+    assert requested

@@ -9,6 +9,7 @@ from flask import current_app, request
 from flask_socketio import Namespace, emit, join_room
 from sqlalchemy.orm import Session
 
+from hotline.dispatcher import position_pushes
 from hotline.errors import Blocked, HotlineError, RateLimited
 from hotline.extensions import db
 from hotline.jobs.presence_watch import LOCAL_SIDS, WORKER
@@ -50,7 +51,9 @@ class ChatNamespace(Namespace):
                 presence.resident_connected(
                     session, request.sid, conversation_id, WORKER
                 )
-                status = conversation_status(session, conversation_id)
+                status = conversation_status(
+                    session, conversation_id, position_pushes().place(conversation_id)
+                )
         except HotlineError as error:
             raise refusal(error) from error
         LOCAL_SIDS.add(request.sid)
@@ -111,7 +114,9 @@ class ChatNamespace(Namespace):
         with db.read() as session:
             _refuse_if_blocked(session, state["token_hash"])
             messages = messages_after(session, conversation_id, after_seq, SYNC_PAGE)
-            status = conversation_status(session, conversation_id)
+            status = conversation_status(
+                session, conversation_id, position_pushes().place(conversation_id)
+            )
         return {
             "ok": True,
             "messages": [message.to_payload() for message in messages],

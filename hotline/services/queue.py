@@ -302,12 +302,23 @@ def _callback_summary(
     )
 
 
-def conversation_status(session: Session, conversation_id: int) -> ConversationStatus:
-    """The resident-facing state and, while waiting, the queue position."""
+def conversation_status(
+    session: Session,
+    conversation_id: int,
+    place: tuple[int, int | None] | None = None,
+) -> ConversationStatus:
+    """The resident-facing state and, while waiting, the queue position.
+
+    ``place`` is the position and estimate a recent scan of the whole queue
+    found (``hotline.dispatcher.PositionPushes.place``); a waiting
+    conversation takes it instead of counting the queue ahead of it.
+    """
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         raise NotFound("conversation")
     position = None
+    if conversation.state is ConversationState.WAITING and place is not None:
+        return ConversationStatus(conversation.id, conversation.state, *place)
     if conversation.state is ConversationState.WAITING:
         # Three range counts on the queue index (state, risk_rank,
         # waiting_since, id) instead of one OR that reads every waiting row.
