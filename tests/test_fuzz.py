@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from counselors.console.namespace import ConsoleNamespace
-from hotline.errors import HotlineError
+from hotline.errors import error_classes
 from hotline.extensions import socketio
 from hotline.models import Role
 from hotline.resident.chat_namespace import ChatNamespace
@@ -43,15 +43,8 @@ FUZZ = settings(
 )
 
 
-def _codes(cls: type[HotlineError]) -> set[str]:
-    codes = {cls.code}
-    for subclass in cls.__subclasses__():
-        codes |= _codes(subclass)
-    return codes
-
-
 # Every code a client may be told, except the one that means we crashed.
-CLEAN_CODES = (_codes(HotlineError) | {"too_many_requests"}) - {
+CLEAN_CODES = {cls.code for cls in error_classes()} - {
     "internal_error",
     "error",
 }
