@@ -28,6 +28,7 @@ from flask import (
     url_for,
 )
 from markupsafe import Markup
+from werkzeug.security import safe_join
 
 STATIC_ROOT = Path(__file__).resolve().parent.parent / "static"
 # Browser builds shipped by npm packages, by the name pages import them as.
@@ -66,10 +67,10 @@ class AssetManifest:
         if path.startswith(VENDOR_PREFIX):
             relative = self.vendor.get(path.removeprefix(VENDOR_PREFIX))
             return self.root / "node_modules" / relative if relative else None
-        parts = Path(path).parts
-        if not parts or _PRIVATE_PARTS.intersection(parts) or ".." in parts:
+        joined = safe_join(str(self.root), path)
+        if joined is None or _PRIVATE_PARTS.intersection(Path(path).parts):
             return None
-        candidate = self.root / path
+        candidate = Path(joined)
         return candidate if candidate.is_file() else None
 
     def version(self, path: str) -> str:

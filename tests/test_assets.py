@@ -87,7 +87,8 @@ def test_a_running_process_keeps_its_hashes_unless_watching(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize(
-    "path", ["node_modules/x/y.js", "package.json", "../pyproject.toml", "missing.js"]
+    "path",
+    ["node_modules/x/y.js", "package.json", "../pyproject.toml", "/etc/passwd", "x.js"],
 )
 def test_private_or_missing_files_have_no_version(path: str) -> None:
     assets = AssetManifest(STATIC_ROOT, {})
