@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -118,3 +119,23 @@ def test_the_protocol_lists_every_code():
     protocol = (ROOT / "docs/protocol.md").read_text(encoding="utf-8")
     for cls in error_classes():
         assert f"| `{cls.code}` | {cls.status} |" in protocol, cls.code
+
+
+def test_every_reason_raised_in_the_code_has_text():
+    """A reason with no text would fail only when that refusal happens."""
+    classes = {cls.__name__: cls for cls in error_classes()}
+    missing = []
+    for path in [*ROOT.glob("hotline/**/*.py"), *ROOT.glob("counselors/**/*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and node.args):
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", None))
+            reason = node.args[0]
+            if (
+                name in classes
+                and isinstance(reason, ast.Constant)
+                and isinstance(reason.value, str)
+                and f"{classes[name].code}.{reason.value}" not in MESSAGES
+            ):
+                missing.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}")
+    assert missing == []
