@@ -12,7 +12,13 @@ from babel.messages.pofile import read_po
 from flask_babel import force_locale
 
 from hotline.error_messages import CLIENT_MESSAGES, MESSAGES
-from hotline.errors import HotlineError, InvalidInput, NotFound, error_classes
+from hotline.errors import (
+    HotlineError,
+    InvalidInput,
+    NotFound,
+    error_classes,
+    for_http_status,
+)
 from hotline.extensions import socketio
 from tests.conftest import PASSWORD
 
@@ -139,3 +145,34 @@ def test_every_reason_raised_in_the_code_has_text():
             ):
                 missing.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}")
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code", "chinese"),
+    [
+        ("get", "/api/nope", 404, "not_found", "这个页面不存在，或者已经移动。"),
+        ("post", "/api/health", 405, "method_not_allowed", "这个请求没有完成。"),
+    ],
+)
+def test_the_frameworks_own_errors_are_coded_and_translated(
+    client, method, path, status, code, chinese
+):
+    response = getattr(client, method)(path)
+    assert response.status_code == status
+    assert response.json["error"]["code"] == code
+    assert response.json["error"]["message"].startswith(chinese)
+
+
+def test_a_missing_page_says_so_in_the_pages_language(client):
+    response = client.get("/nope?lang=en")
+    assert response.status_code == 404
+    assert "<p>This page does not exist, or it has moved.</p>" in response.get_data(
+        as_text=True
+    )
+
+
+def test_an_http_status_without_a_class_keeps_its_status(app):
+    with app.test_request_context("/?lang=en"):
+        error = for_http_status(415)
+        assert (error.code, error.status) == ("error", 415)
+        assert error.message.startswith("The request could not be completed.")
