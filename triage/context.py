@@ -37,6 +37,14 @@ _AFFIRMATIVE = re.compile(
     r"sort of|a bit|a little|maybe|probably|sometimes|i guess)"
     r"[，,。.!！…~～\s]*){1,4}$"
 )
+
+
+def is_bare_answer(normalized_text: str) -> bool:
+    """A short yes or "thought about it" with nothing else: it means what
+    the question before it asked, so alone it says nothing about risk."""
+    return bool(_AFFIRMATIVE.match(normalized_text.strip()))
+
+
 _QUESTION = re.compile(
     r"[?？]|吗|有没有|是不是|会不会|想不想|有无|\b(?:have|are|do|did|will|would|is)\b"
 )

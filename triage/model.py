@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from triage.context import is_bare_answer
 from triage.corpus import LEVELS, NEEDS
 from triage.normalize import normalize
 from triage.rules import RISK_KINDS
@@ -564,6 +565,16 @@ class _Window:
     supported: bool = True
     # A sentence span of a longer message (see TriageClassifier._windows_of).
     part: bool = False
+    # P(urgent) from the second-opinion head, trained on messages without
+    # risk signals only (see TriageClassifier._fit_second_opinion).
+    second_opinion: float = 1.0
+    # Whether a weaker signal is active (someone else named, a time, a
+    # routine, a diagnosis, a symptom: CONTEXT_SUPPORT_KINDS).
+    context_supported: bool = False
+    # A bare answer ("嗯，想过", "yes"): its risk is the question's, which
+    # the context rules read (triage.context); alone the model may not
+    # call it urgent.
+    bare_answer: bool = False
 
 
 class TriageClassifier(ClassifierMixin, BaseEstimator):
@@ -608,6 +619,8 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         unsupported_urgent_threshold: float | None = None,
         calibration: Sequence[Sequence[float]] | None = None,
         segment: int | None = 300,
+        second_opinion_C: float = 1.0,
+        second_opinion_threshold: float | None = None,
     ) -> None:
         self.C = C
         self.class_weight = class_weight
@@ -634,6 +647,8 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         self.unsupported_urgent_threshold = unsupported_urgent_threshold
         self.calibration = calibration
         self.segment = segment
+        self.second_opinion_C = second_opinion_C
+        self.second_opinion_threshold = second_opinion_threshold
 
     # -- fitting -------------------------------------------------------------
 
@@ -643,8 +658,10 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         y: Sequence[str],
         needs: Sequence[Sequence[str] | None] | None = None,
         sample_weight: Sequence[float] | None = None,
+        real: Sequence[bool] | None = None,
     ) -> TriageClassifier:
-        """Fit the level pipeline and, when needs are given, the needs models."""
+        """Fit the level pipeline, the second-opinion head and, when needs are
+        given, the needs models. `real` marks real (not authored) messages."""
         labels = np.asarray(y, dtype=object)
         unknown = set(labels) - {*LEVELS, NON_URGENT}
         if unknown:
@@ -669,7 +686,57 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         self.__dict__.pop("_heads", None)
         self.classes_ = np.asarray(LEVELS, dtype=object)
         self._fit_needs(list(X), needs)
+        self._fit_second_opinion(list(X), labels, weights, real)
         return self
+
+    def _fit_second_opinion(
+        self,
+        X: list[str],
+        labels: np.ndarray,
+        weights: np.ndarray | None,
+        real: Sequence[bool] | None,
+    ) -> None:
+        """A binary urgent head fitted only on messages with no risk signal.
+
+        Without a signal the level model's P(urgent) ranks real counselling
+        talk poorly: it learned urgency mostly from authored messages, and
+        ordinary talk about life, death and family reads like them to a bag
+        of n-grams. This head sees only the messages where that is the whole
+        question, with real text weighing as much in total as authored text,
+        so a model-only urgent call needs its agreement (the threshold is
+        tuned by cross-validation in train.unsupported_thresholds).
+        """
+        normalized = self.pipeline_.named_steps["normalize"].transform(X)
+        rows = np.asarray(
+            [not is_supported(analyze(text).matches) for text in normalized]
+        )
+        width = sum(
+            _block_width(step)
+            for _, step in self.pipeline_.named_steps["features"].transformer_list
+        )
+        self.second_opinion_coef_ = np.zeros(width)
+        self.second_opinion_intercept_ = 50.0  # unfitted: always agrees
+        self.second_opinion_fitted_ = False
+        target = np.isin(labels, ("crisis", "high")).astype(int)
+        if not rows.any() or target[rows].min() == target[rows].max():
+            return
+        weight = np.ones(len(X)) if weights is None else np.asarray(weights, float)
+        weight = weight.copy()
+        if real is not None:
+            is_real = np.asarray(real, dtype=bool)
+            authored_total = weight[rows & ~is_real].sum()
+            real_total = weight[rows & is_real].sum()
+            if authored_total > 0 and real_total > 0:
+                weight[is_real] *= authored_total / real_total
+        chosen = np.flatnonzero(rows)
+        features = self._features([normalized[i] for i in chosen])
+        model = LogisticRegression(
+            C=self.second_opinion_C, class_weight="balanced", max_iter=3000
+        )
+        model.fit(features, target[chosen], sample_weight=weight[chosen])
+        self.second_opinion_coef_ = model.coef_[0]
+        self.second_opinion_intercept_ = float(model.intercept_[0])
+        self.second_opinion_fitted_ = True
 
     def _fit_needs(
         self, X: list[str], needs: Sequence[Sequence[str] | None] | None
@@ -722,8 +789,18 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         if cached is None:
             weights, intercepts = self.pipeline_.named_steps["classifier"].heads()
             unfitted = np.where(self.needs_fitted_, self.needs_intercept_, -50.0)
-            weights = np.ascontiguousarray(np.hstack([weights, self.needs_coef_.T]))
-            intercepts = np.concatenate([intercepts, unfitted])
+            width = weights.shape[0]
+            opinion = getattr(self, "second_opinion_coef_", np.zeros(width))
+            weights = np.ascontiguousarray(
+                np.hstack([weights, self.needs_coef_.T, opinion[:, None]])
+            )
+            intercepts = np.concatenate(
+                [
+                    intercepts,
+                    unfitted,
+                    [getattr(self, "second_opinion_intercept_", 50.0)],
+                ]
+            )
             union = self.pipeline_.named_steps["features"]
             cached = (weights, intercepts, [step for _, step in union.transformer_list])
             self._heads = cached
@@ -802,7 +879,8 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         ]
         classifier = self.pipeline_.named_steps["classifier"]
         outputs = self._linear_outputs(pieces)
-        heads = outputs.shape[1] - len(NEEDS)
+        heads = outputs.shape[1] - len(NEEDS) - 1
+        second_opinions = expit(outputs[:, -1])
         cumulative = calibrate(
             classifier.cumulative_from_decisions(outputs[:, :heads]), self.calibration
         )
@@ -811,7 +889,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             [crisis, urgent - crisis, concern - urgent, 1.0 - concern]
         )
         need_probabilities = np.where(
-            self.needs_fitted_, expit(outputs[:, heads:]), 0.0
+            self.needs_fitted_, expit(outputs[:, heads:-1]), 0.0
         )
         _, known_shares = self._length_block().known_shares(pieces)
         windows: list[list[_Window]] = []
@@ -833,6 +911,10 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
                         known_share=float(known_shares[row]),
                         supported=not use or is_supported(analysis.matches),
                         part=scored and len(text_spans) > 1,
+                        second_opinion=float(second_opinions[row]),
+                        context_supported=use
+                        and is_context_supported(analysis.matches),
+                        bare_answer=is_bare_answer(pieces[row]),
                     )
                 )
                 if scored:
@@ -862,11 +944,12 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         p_urgent = p_crisis + p_high
         p_concern = p_urgent + p_moderate
         base_crisis, base_urgent = crisis_threshold, urgent_threshold
-        if not window.supported and window.part:
+        if not window.supported and window.part and not window.context_supported:
             # A sentence of a long message, no signal in it: the model alone
             # cannot make the message urgent (a long reflective message is
             # not high because it is long); if it leans that way, a person
-            # should look.
+            # should look. A sentence naming someone else, a time or a
+            # symptom is judged like a short message without risk words.
             crisis_threshold = urgent_threshold = float("inf")
         elif not window.supported:
             crisis_threshold = max(
@@ -875,6 +958,14 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             urgent_threshold = max(
                 urgent_threshold, self.unsupported_urgent_threshold or 0.0
             )
+            second = getattr(self, "second_opinion_threshold", None)
+            if window.bare_answer or (
+                second is not None and window.second_opinion < second
+            ):
+                # No signal and the second opinion disagrees: the model
+                # alone may not call high (crisis keeps its own threshold:
+                # a crisis is never traded for fewer alarms).
+                urgent_threshold = float("inf")
         if p_crisis >= crisis_threshold:
             model_level = "crisis"
         elif p_urgent >= urgent_threshold:
@@ -1033,18 +1124,35 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         return [d.needs for d in self.decide(X)]
 
 
-# Signal kinds that back a model's urgent call: risk words, and the words of
-# hopelessness, someone else at risk, psychiatric illness, physical symptoms
-# and recurrence ("every night I think …"). Chosen on cross-validation
-# (docs/triage-model-card.md, "Confidence without evidence").
-SUPPORT_KINDS = frozenset(
-    {*RISK_KINDS, "third_party", "psychiatric", "medical_symptom", "habitual"}
-)
+# Signal kinds that back a model's urgent call: the risk words themselves
+# (hopelessness included), not a time word alone. Mentions of a relative
+# ("我妈"), a time ("最近", "今晚"), a routine ("每天") or a diagnosis are
+# the everyday stuff of counselling talk: as support they let the model
+# alone flag a third of ordinary real messages (docs/triage-model-card.md,
+# "Confidence without evidence").
+SUPPORT_KINDS = frozenset(RISK_KINDS) - {"time"}
 
 
 def is_supported(matches: Sequence[Any]) -> bool:
     """Whether any active signal backs an urgent call (see SUPPORT_KINDS)."""
     return any(m.status == "active" and m.kind in SUPPORT_KINDS for m in matches)
+
+
+# Weaker signals: someone else named, a time, a routine, a diagnosis, a
+# physical symptom. They do not back the model's urgent call, but a sentence
+# of a long message that has one is judged like a short message without
+# risk words (a neighbour collapsing, a student's message) instead of being
+# held below high.
+CONTEXT_SUPPORT_KINDS = frozenset(
+    {"time", "third_party", "psychiatric", "medical_symptom", "habitual"}
+)
+
+
+def is_context_supported(matches: Sequence[Any]) -> bool:
+    """Whether a weaker signal is active (see CONTEXT_SUPPORT_KINDS)."""
+    return any(
+        m.status == "active" and m.kind in CONTEXT_SUPPORT_KINDS for m in matches
+    )
 
 
 def calibrate(

@@ -239,6 +239,7 @@ class OutOfFold:
         self.estimators[0].set_params(
             unsupported_crisis_threshold=thresholds.get("unsupported_crisis_threshold"),
             unsupported_urgent_threshold=thresholds.get("unsupported_urgent_threshold"),
+            second_opinion_threshold=thresholds.get("second_opinion_threshold"),
         )
         return _levels_for(self.estimators[0], self.windows, cut)
 
@@ -343,6 +344,7 @@ def _fit(
         [training_label(e) for e in examples],
         needs=needs,
         sample_weight=weights,
+        real=[SOURCE_TAG in e.tags for e in examples],
     )
 
 
@@ -511,13 +513,16 @@ def unsupported_thresholds(
     y_true: Sequence[str],
     authored: Sequence[bool],
     thresholds: dict[str, float],
-) -> dict[str, float]:
+) -> dict[str, float | None]:
     """How confident the model alone must be, with no signal, to call urgent.
 
-    Among thresholds that lose no authored out-of-fold crisis recall and at
-    most RECALL_TOLERANCE of its urgent recall against the ordinary ones,
-    those that flag the fewest non-urgent messages (authored and real) as
-    urgent, a false crisis counting twice.
+    First the second opinion's threshold (the head trained on messages
+    without signals must agree before the model alone calls high), then the
+    stricter unsupported crisis and urgent thresholds. Each is chosen among
+    values that lose no authored out-of-fold crisis recall and at most
+    RECALL_TOLERANCE of its urgent recall against the model with no such
+    rule, as those that flag the fewest non-urgent messages (authored and
+    real) as urgent, a false crisis counting twice.
     """
     base = (
         thresholds["crisis_threshold"],
@@ -527,9 +532,13 @@ def unsupported_thresholds(
     keep = np.asarray(authored, dtype=bool)
     truth = np.asarray([RANK[level] for level in y_true])
 
-    def outcome(crisis: float, urgent: float) -> tuple[float, float, int]:
+    def outcome(
+        crisis: float, urgent: float, second: float | None
+    ) -> tuple[float, float, int]:
         estimator.set_params(
-            unsupported_crisis_threshold=crisis, unsupported_urgent_threshold=urgent
+            unsupported_crisis_threshold=crisis,
+            unsupported_urgent_threshold=urgent,
+            second_opinion_threshold=second,
         )
         levels = np.asarray(
             [RANK[level] for level in _levels_for(estimator, windows, base)]
@@ -542,25 +551,42 @@ def unsupported_thresholds(
         alarms = int(np.sum(calm >= 2) + np.sum(calm == 3))
         return crisis_recall, urgent_recall, alarms
 
-    reference = outcome(base[0], base[1])
-    best = (reference[2], base[0], base[1])
+    reference = outcome(base[0], base[1], None)
+
+    def allowed(crisis_recall: float, urgent_recall: float) -> bool:
+        return (
+            crisis_recall >= reference[0]
+            and urgent_recall >= reference[1] - RECALL_TOLERANCE
+        )
+
+    second: float | None = None
+    best = (reference[2], second)
+    for candidate in np.round(np.arange(0.05, 0.951, 0.05), 2):
+        crisis_recall, urgent_recall, alarms = outcome(
+            base[0], base[1], float(candidate)
+        )
+        if allowed(crisis_recall, urgent_recall) and alarms < best[0]:
+            best = (alarms, float(candidate))
+    second = best[1]
+    alarms_now = best[0]
+    chosen = (alarms_now, base[0], base[1])
     coarse = np.round(np.arange(0.05, 0.951, 0.05), 2)
     for crisis in [base[0], *coarse[base[0] < coarse]]:
         for urgent in [base[1], *coarse[(base[1] < coarse) & (crisis >= coarse)]]:
-            crisis_recall, urgent_recall, alarms = outcome(float(crisis), float(urgent))
-            if (
-                crisis_recall < reference[0]
-                or urgent_recall < reference[1] - RECALL_TOLERANCE
-            ):
-                continue
-            if alarms < best[0]:
-                best = (alarms, float(crisis), float(urgent))
+            crisis_recall, urgent_recall, alarms = outcome(
+                float(crisis), float(urgent), second
+            )
+            if allowed(crisis_recall, urgent_recall) and alarms < chosen[0]:
+                chosen = (alarms, float(crisis), float(urgent))
     estimator.set_params(
-        unsupported_crisis_threshold=None, unsupported_urgent_threshold=None
+        unsupported_crisis_threshold=None,
+        unsupported_urgent_threshold=None,
+        second_opinion_threshold=None,
     )
     return {
-        "unsupported_crisis_threshold": best[1],
-        "unsupported_urgent_threshold": best[2],
+        "unsupported_crisis_threshold": chosen[1],
+        "unsupported_urgent_threshold": chosen[2],
+        "second_opinion_threshold": second,
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 import triage
 from triage.model import TriageModel, _Window
@@ -44,29 +45,48 @@ def test_model_alone_without_evidence_is_uncertain_not_raised(
 ) -> None:
     estimator = triage_model.estimator
     urgent = estimator.urgent_threshold
-    strict = estimator.unsupported_urgent_threshold
-    assert strict is not None and strict > urgent
-    leaning = (urgent + strict) / 2  # above the ordinary, below the strict
+    second = estimator.second_opinion_threshold
+    assert second is not None and 0 < second < 1
     window = _Window(
         start=0,
         end=10,
-        probabilities=np.asarray([0.0, leaning, 0.9 - leaning, 0.1]),
+        probabilities=np.asarray([0.0, 0.9, 0.05, 0.05]),  # the model is sure
         floor=None,
         reasons=(),
         suppressed_only=False,
         supported=False,
+        second_opinion=second / 2,  # the head for signal-free text is not
     )
-    level, _, _, _, _, leaning_level = estimator._level_of(
-        window,
-        estimator.crisis_threshold,
-        urgent,
-        estimator.moderate_threshold,
-    )
-    assert level == "moderate" and leaning_level == "high"
-    backed = replace(window, supported=True)
-    assert (
-        estimator._level_of(
-            backed, estimator.crisis_threshold, urgent, estimator.moderate_threshold
-        )[0]
-        == "high"
-    )
+
+    def level_of(candidate: _Window) -> tuple[str, str]:
+        outcome = estimator._level_of(
+            candidate,
+            estimator.crisis_threshold,
+            urgent,
+            estimator.moderate_threshold,
+        )
+        return outcome[0], outcome[5]
+
+    assert level_of(window) == ("moderate", "high")  # uncertain, not raised
+    assert level_of(replace(window, second_opinion=min(1.0, second * 2)))[0] == ("high")
+    assert level_of(replace(window, supported=True))[0] == "high"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我妈总说我找的对象不靠谱",  # a relative named
+        "最近晚上老是睡不着",  # a time
+        "我每天都要加班到十点",  # a routine
+        "My mom keeps asking when I'll get married",
+    ],
+)
+def test_everyday_words_do_not_back_a_model_only_urgent_call(text: str) -> None:
+    """Relatives, times and routines are the stuff of ordinary counselling
+    talk: they leave the model alone to the second opinion."""
+    from triage.model import is_supported
+    from triage.normalize import normalize
+    from triage.signals import analyze
+
+    assert not is_supported(analyze(normalize(text)).matches)
+    assert is_supported(analyze(normalize("我妈走了以后我也不想活了")).matches)
