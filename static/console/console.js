@@ -12,12 +12,12 @@ import { Transfers } from "/static/console/transfers.js";
 import { roleMay } from "/static/shared/config.js";
 import { $, button } from "/static/shared/dom.js";
 import { Outbox } from "/static/shared/outbox.js";
+import { ACK_TIMEOUT_MS, request as ask } from "/static/shared/socket.js";
 import { clock as formatClock, plural } from "/static/shared/i18n.js";
 import {
   Transcript, errorText, format, levelBadge, readStrings,
 } from "/static/shared/transcript.js";
 
-const ACK_TIMEOUT_MS = 10000;
 const TOAST_SECONDS = 4;
 const strings = readStrings();
 const userId = document.body.dataset.userId;
@@ -38,8 +38,7 @@ const outbox = new Outbox(`hotline.console.${userId}.outbox`, (item) =>
 );
 
 function request(event, payload) {
-  return socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload)
-    .catch(() => ({ ok: false, error: { code: "network" } }));
+  return ask(socket, event, payload);
 }
 
 function toast(text) {

@@ -5,6 +5,7 @@ import { io } from "/static/vendor/socket.io.esm.min.js";
 import { limits } from "/static/shared/config.js";
 import { $, readJson, showError } from "/static/shared/dom.js";
 import { Outbox } from "/static/shared/outbox.js";
+import { ACK_TIMEOUT_MS } from "/static/shared/socket.js";
 import { showCrisisLines } from "/static/resident/crisis.js";
 import { offerSurvey, resetSurvey, setupSurvey } from "/static/resident/survey.js";
 import {
@@ -14,7 +15,6 @@ import { signalJoin, setupJoinSignal } from "/static/resident/join-signal.js";
 
 const CONVERSATION_KEY = "hotline.conversation";
 const OUTBOX_KEY = "hotline.outbox";
-const ACK_TIMEOUT_MS = 10000;
 
 const strings = readStrings();
 const sections = { welcome: $("welcome"), chat: $("chat"), ended: $("ended") };

@@ -6,6 +6,7 @@ import { startTeamPanel } from "/static/supervisor/team.js";
 import { Monitor } from "/static/supervisor/monitor.js";
 import { $, button, cell } from "/static/shared/dom.js";
 import { clock as clockText } from "/static/shared/i18n.js";
+import { request } from "/static/shared/socket.js";
 import { errorText, format, levelBadge, readStrings } from "/static/shared/transcript.js";
 
 const strings = readStrings();
@@ -95,7 +96,7 @@ socket.on("escalations", (payload) => {
 // ask again now and then.
 setInterval(async () => {
   if (!socket.connected) return;
-  const ack = await socket.timeout(10000).emitWithAck("escalations", {}).catch(() => null);
+  const ack = await request(socket, "escalations");
   if (ack?.ok) renderQuiet(ack.quiet || []);
 }, 20000);
 
@@ -105,8 +106,7 @@ function elapsed(item) {
 }
 
 async function act(event, payload) {
-  const ack = await socket.timeout(10000).emitWithAck(event, payload)
-    .catch(() => ({ ok: false, error: { code: "network" } }));
+  const ack = await request(socket, event, payload);
   if (!ack.ok) window.alert(errorText(strings, ack.error));
 }
 

@@ -3,9 +3,9 @@
 // (each watch is audited), with a whisper box that reaches only the
 // counsellor, and "Join openly" to enter the chat beside them.
 import { $, cell, element } from "/static/shared/dom.js";
+import { request } from "/static/shared/socket.js";
 import { Transcript, errorText, format, levelBadge } from "/static/shared/transcript.js";
 
-const ACK_TIMEOUT_MS = 10000;
 const REFRESH_MS = 15000;
 
 export class Monitor {
@@ -35,8 +35,7 @@ export class Monitor {
   }
 
   request(event, payload) {
-    return this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload)
-      .catch(() => ({ ok: false, error: { code: "network" } }));
+    return request(this.socket, event, payload);
   }
 
   fail(error) {

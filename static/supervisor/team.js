@@ -3,6 +3,7 @@
 // requests, refreshed every 15 s and at once when a request comes in.
 import { $, button, cell } from "/static/shared/dom.js";
 import { timeOfDay } from "/static/shared/i18n.js";
+import { request } from "/static/shared/socket.js";
 import { format } from "/static/shared/transcript.js";
 
 const REFRESH_MS = 15000;
@@ -42,9 +43,7 @@ export function startTeamPanel(socket, strings) {
         li.append(note);
       }
       li.append(button(strings.debrief_done, async () => {
-        await socket.timeout(10000).emitWithAck("debrief_handled", {
-          debrief_id: debrief.debrief_id,
-        }).catch(() => null);
+        await request(socket, "debrief_handled", { debrief_id: debrief.debrief_id });
         refresh();
       }));
       return li;
