@@ -10,6 +10,13 @@ CATALOGS := $(patsubst %.po,%.mo,$(wildcard hotline/translations/*/LC_MESSAGES/m
 # The PostgreSQL run of the suite (the web app's tests; triage and browser
 # tests do not touch the database backend).
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# One pytest worker per core, a test file per worker at a time: much of the
+# suite waits on real servers, browsers and sockets, so two workers nearly
+# halve a run even on two cores. Every test owns its database, ports and
+# Redis channel, so workers never share state. `make test PYTEST_WORKERS=0`
+# runs in one process (easier to debug).
+PYTEST_WORKERS ?= logical
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 .PHONY: setup run test test-postgres bench bench-surge lint format db model translations clean
 
@@ -38,10 +45,10 @@ run: setup
 	$(BIN)/hotline serve
 
 test: setup
-	$(BIN)/pytest
+	$(PYTEST)
 
 test-postgres: setup
-	HOTLINE_TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest -m "not browser and not slow" --ignore=tests/triage
+	HOTLINE_TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(PYTEST) -m "not browser and not slow" --ignore=tests/triage
 
 bench: setup
 	$(BIN)/python -m bench
