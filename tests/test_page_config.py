@@ -212,3 +212,44 @@ def test_forms_the_scripts_drive_take_their_lengths_from_the_config(
 ) -> None:
     text = (TEMPLATES / template).read_text()
     assert not re.findall(r'maxlength="\d+"', text)
+
+
+class NavLinks(HTMLParser):
+    """The hrefs of the staff page's navigation."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self._in_nav = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "nav":
+            self._in_nav = "staff-nav" in (found.get("class") or "")
+        elif tag == "a" and self._in_nav:
+            self.hrefs.append(found["href"] or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "nav":
+            self._in_nav = False
+
+
+def test_the_staff_menu_offers_exactly_the_pages_a_role_may_open(
+    app: Flask, make_user
+) -> None:
+    menus = {}
+    clients = {}
+    for role in Role:
+        client = clients[role] = app.test_client()
+        make_user(f"menu-{role}", role)
+        client.post(
+            "/api/auth/login", json={"username": f"menu-{role}", "password": PASSWORD}
+        )
+        page = NavLinks()
+        page.feed(client.get("/account/password").get_data(as_text=True))
+        menus[role] = set(page.hrefs)
+    every_link = set().union(*menus.values())
+    assert len(every_link) >= 9
+    for role, client in clients.items():
+        opens = {href for href in every_link if client.get(href).status_code == 200}
+        assert menus[role] == opens, role

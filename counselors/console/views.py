@@ -21,8 +21,10 @@ from hotline.labels import (
 )
 
 bp = Blueprint("console", __name__, template_folder="templates")
-# For the staff page frame (staff_base.html) every staff page shares.
+# For the staff page frame (staff_base.html) every staff page shares, and
+# for pages that show a link or a form only to the roles that may use it.
 bp.add_app_template_global(staff_config)
+bp.add_app_template_global(may)
 
 
 @bp.get("/console")
