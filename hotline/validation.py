@@ -9,7 +9,6 @@ from typing import Any
 
 from hotline.errors import InvalidInput
 
-MAX_BODY_CHARS = 4000
 # Ids and sequence numbers are 32-bit integer columns on PostgreSQL; anything
 # larger can only be a forgery and must not reach the database driver.
 MAX_INT = 2**31 - 1
@@ -30,7 +29,7 @@ def text_field(
     payload: dict[str, Any],
     name: str,
     *,
-    max_chars: int = MAX_BODY_CHARS,
+    max_chars: int,
     required: bool = True,
 ) -> str:
     """A cleaned text field: a string, stripped, non-empty if required, bounded."""
