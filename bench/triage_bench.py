@@ -151,7 +151,7 @@ def run(quick: bool) -> str:
     import triage
     from triage.corpus import load_augmentation, load_corpus, split_corpus
     from triage.evaluate import level_metrics
-    from triage.model import default_model_path, load_model
+    from triage.store import default_model_path, load_model
 
     model_path = default_model_path()
     if not model_path.exists():
@@ -387,8 +387,8 @@ def sos4k_report() -> str:
         split_of_id,
     )
     from triage.evaluate import crisis_binary_metrics, evaluate_examples, sos4k_path
-    from triage.model import default_model_path, load_model
     from triage.normalize import normalize
+    from triage.store import default_model_path, load_model
     from triage.train import DEFAULT_PARAMS, _fit, train, tune_thresholds
 
     train_path, val_path = sos4k_path("train"), sos4k_path("val")

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     )
     from triage.context import ContextMessage
     from triage.levels import Level
-    from triage.model import (
+    from triage.signals import Signal
+    from triage.store import (
         ArtefactError,
         ModelNotFoundError,
         TriageModel,
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
         load_model,
         reset_default_model,
     )
-    from triage.signals import Signal
 
 _EXPORTS = {
     "Assessment": "triage.assessment",
@@ -41,12 +41,12 @@ _EXPORTS = {
     "assess_many": "triage.assessment",
     "assess_rules": "triage.assessment",
     "explain": "triage.assessment",
-    "ArtefactError": "triage.model",
-    "ModelNotFoundError": "triage.model",
-    "TriageModel": "triage.model",
-    "get_default_model": "triage.model",
-    "load_model": "triage.model",
-    "reset_default_model": "triage.model",
+    "ArtefactError": "triage.store",
+    "ModelNotFoundError": "triage.store",
+    "TriageModel": "triage.store",
+    "get_default_model": "triage.store",
+    "load_model": "triage.store",
+    "reset_default_model": "triage.store",
     "ContextMessage": "triage.context",
     "Level": "triage.levels",
     "Signal": "triage.signals",

@@ -13,14 +13,9 @@ from triage.context import (
     coerce_context,
     context_finding,
 )
-from triage.model import (
-    BANDS,
-    RANK,
-    Decision,
-    TriageModel,
-    get_default_model,
-)
+from triage.model import Decision
 from triage.normalize import Normalized, detect_language, normalize_with_offsets
+from triage.policy import BANDS, RANK
 from triage.signals import (
     CONTEXT_KINDS,
     Signal,
@@ -28,6 +23,7 @@ from triage.signals import (
     rule_floor,
     rule_needs,
 )
+from triage.store import TriageModel, get_default_model
 
 LANGUAGES = ("zh", "en", "mixed")
 # Beyond this many, signals are summarised: a 100,000-character paste must not

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 if TYPE_CHECKING:
-    from triage.model import TriageModel
+    from triage.store import TriageModel
 
 # Heavy imports (NumPy, scikit-learn) happen inside the commands so that the
 # `hotline` console script starts fast for its other commands.
@@ -25,7 +25,7 @@ _MODEL_OPTION = click.option(
 
 
 def _load(model_path: Path | None) -> TriageModel:
-    from triage.model import ArtefactError, get_default_model, load_model
+    from triage.store import ArtefactError, get_default_model, load_model
 
     try:
         return load_model(model_path) if model_path else get_default_model()
@@ -168,7 +168,7 @@ def train_command(
 ) -> None:
     """Train the model on the authored corpus (plus --extra files)."""
     from triage.corpus import CORPUS_DIR, CorpusError, training_data_hashes
-    from triage.model import (
+    from triage.store import (
         ARTIFACT_FORMAT,
         DEFAULT_NAME,
         artefact_paths,

@@ -1,341 +1,53 @@
-"""Triage classifier (one scikit-learn Pipeline + rules) and its artefact."""
+"""The estimators: the ordinal level model and TriageClassifier (model + rules).
+
+Features come from triage.features, the level decision from triage.policy;
+saving and loading live in triage.store.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
-import os
-import platform
 import re
-import threading
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import sparse
 from scipy.special import expit, softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from triage.context import is_bare_answer
 from triage.corpus import LEVELS, NEEDS
+from triage.features import (
+    LengthFeatures,
+    NgramVectorizer,
+    SignalFeatures,
+    TextNormalizer,
+    block_width,
+    has_content,
+)
 from triage.normalize import normalize
-from triage.rules import RISK_KINDS
+from triage.policy import (
+    RANK,
+    banded_score,
+    calibrate,
+    is_context_supported,
+    is_supported,
+)
 from triage.signals import (
-    CONTEXT_FEATURES,
-    FEATURE_NAMES,
     analysed_spans,
     analyze,
     emergency_needs,
-    feature_vector,
     rule_needs,
     scan,
 )
 
-logger = logging.getLogger(__name__)
-
-ARTIFACT_DIR = Path(__file__).parent / "artifacts"
-DEFAULT_NAME = "default"
-MODEL_ENV = "HOTLINE_TRIAGE_MODEL"
-# 2: the length step learns familiar content units; the classifier has the
-# unfamiliar-text guard. Older artefacts are refused (and rebuilt by setup).
-ARTIFACT_FORMAT = 2
-RANK = {"low": 0, "moderate": 1, "high": 2, "crisis": 3}
-# Score bands keep score order and level order in agreement (queue sorting).
-BANDS = {
-    "low": (0.0, 0.25),
-    "moderate": (0.25, 0.5),
-    "high": (0.5, 0.75),
-    "crisis": (0.75, 1.0),
-}
 NEED_STRATEGIES = ("rules", "model", "union")
 # Training label for "below high, moderate or low unknown" (see
 # CumulativeLogisticClassifier.fit); never a predicted level.
 NON_URGENT = "non-urgent"
-
-
-class TextNormalizer(TransformerMixin, BaseEstimator):
-    """Pipeline step: NFKC, lower case, Traditional → Simplified (see normalize)."""
-
-    def fit(self, X: Sequence[str], y: object = None) -> TextNormalizer:
-        """Stateless; returns self."""
-        return self
-
-    def __sklearn_is_fitted__(self) -> bool:
-        """Stateless, so always ready."""
-        return True
-
-    def transform(self, X: Sequence[str]) -> list[str]:
-        """Normalise each text."""
-        return [normalize(text) for text in X]
-
-
-_LATIN_WORD = re.compile(r"[a-z][a-z']*")
-
-
-class NgramVectorizer(TransformerMixin, BaseEstimator):
-    """TF-IDF over character n-grams or Latin-script word n-grams.
-
-    scikit-learn's TfidfVectorizer does the same job, but its vocabulary is a
-    dict that skops loads slowly (~1.4 s here) and its per-call overhead is
-    large for one message. This keeps the vocabulary as a sorted NumPy string
-    array (fast to save and load) and counts n-grams with a plain dict.
-    """
-
-    def __init__(
-        self,
-        *,
-        analyzer: str = "char",
-        ngram_range: tuple[int, int] = (1, 3),
-        min_df: int = 2,
-        sublinear_tf: bool = True,
-    ) -> None:
-        self.analyzer = analyzer
-        self.ngram_range = ngram_range
-        self.min_df = min_df
-        self.sublinear_tf = sublinear_tf
-
-    def _grams(self, text: str) -> list[str]:
-        low, high = self.ngram_range
-        if self.analyzer == "char":
-            units: list[str] = list(text)
-            joiner = ""
-        elif self.analyzer == "word":
-            units = _LATIN_WORD.findall(text)
-            joiner = " "
-        else:
-            raise ValueError(f"unknown analyzer {self.analyzer!r}")
-        grams: list[str] = []
-        # n-grams of size k are (k-1)-grams joined with the next unit; map()
-        # over str.__add__ builds them in C.
-        previous = units
-        for size in range(1, high + 1):
-            if size > 1:
-                if joiner:
-                    previous = [
-                        a + joiner + b
-                        for a, b in zip(previous, units[size - 1 :], strict=False)
-                    ]
-                else:
-                    previous = list(map(str.__add__, previous, units[size - 1 :]))
-            if size >= low:
-                grams.extend(previous)
-        return grams
-
-    def fit(self, X: Sequence[str], y: object = None) -> NgramVectorizer:
-        """Learn the vocabulary (n-grams in ≥ min_df texts) and IDF weights."""
-        document_frequency: Counter[str] = Counter()
-        for text in X:
-            document_frequency.update(set(self._grams(text)))
-        terms = sorted(t for t, c in document_frequency.items() if c >= self.min_df)
-        self.terms_ = np.asarray(terms, dtype=np.str_)
-        frequencies = np.asarray(
-            [document_frequency[t] for t in terms], dtype=np.float64
-        )
-        # Smoothed IDF, as in scikit-learn's TfidfTransformer.
-        self.idf_ = np.log((1.0 + len(X)) / (1.0 + frequencies)) + 1.0
-        self.n_features_out_ = len(terms)
-        self._index = {term: i for i, term in enumerate(terms)}
-        return self
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Drop the lookup dict: it is rebuilt from terms_ on first use."""
-        state = dict(self.__dict__)
-        state.pop("_index", None)
-        return state
-
-    def _lookup(self) -> dict[str, int]:
-        index = self.__dict__.get("_index")
-        if index is None:
-            index = {str(term): i for i, term in enumerate(self.terms_.tolist())}
-            self._index = index
-        return index
-
-    def components(self, X: Sequence[str]) -> Components:
-        """CSR parts (column indices, values, entries per row) of the TF-IDF rows."""
-        lookup = self._lookup().get
-        columns: list[int] = []
-        lengths: list[int] = []
-        for text in X:
-            # map() runs the dict lookups in C; unknown n-grams give None.
-            known = [c for c in map(lookup, self._grams(text)) if c is not None]
-            columns.extend(known)
-            lengths.append(len(known))
-        width = max(self.n_features_out_, 1)
-        rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-        keys, counts = np.unique(
-            rows * width + np.asarray(columns, dtype=np.int64), return_counts=True
-        )
-        rows, indices = np.divmod(keys, width)
-        values = counts.astype(np.float64)
-        if self.sublinear_tf:
-            values = 1.0 + np.log(values)
-        values *= self.idf_[indices]
-        norms = np.sqrt(np.bincount(rows, weights=values**2, minlength=len(lengths)))
-        values /= norms[rows]
-        return indices, values, np.bincount(rows, minlength=len(lengths))
-
-    def transform(self, X: Sequence[str]) -> sparse.csr_matrix:
-        """L2-normalised TF-IDF rows."""
-        return _csr(self.components(X), self.n_features_out_)
-
-    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        """The vocabulary, prefixed by analyzer."""
-        return np.asarray([f"{self.analyzer}:{t}" for t in self.terms_], dtype=object)
-
-
-# (column indices, values, number of entries in each row), rows in order.
-Components = tuple[np.ndarray, np.ndarray, np.ndarray]
-
-
-def _csr(parts: Components, width: int) -> sparse.csr_matrix:
-    indices, values, lengths = parts
-    indptr = np.concatenate([[0], np.cumsum(lengths)])
-    return sparse.csr_matrix((values, indices, indptr), shape=(len(lengths), width))
-
-
-def _dense_components(rows: np.ndarray) -> Components:
-    """Components of a small dense block, zeros dropped."""
-    row_index, indices = np.nonzero(rows)
-    return (
-        indices,
-        rows[row_index, indices].astype(np.float64),
-        np.bincount(row_index, minlength=rows.shape[0]),
-    )
-
-
-class SignalFeatures(TransformerMixin, BaseEstimator):
-    """Pipeline step: rule-signal features ("context" subset or "all"), weighted."""
-
-    def __init__(self, features: str = "context", weight: float = 1.0) -> None:
-        self.features = features
-        self.weight = weight
-
-    def fit(self, X: Sequence[str], y: object = None) -> SignalFeatures:
-        """Choose the feature columns; returns self."""
-        names = CONTEXT_FEATURES if self.features == "context" else FEATURE_NAMES
-        if self.features not in ("context", "all"):
-            raise ValueError("features must be 'context' or 'all'")
-        self.columns_ = np.asarray([FEATURE_NAMES.index(n) for n in names])
-        return self
-
-    def components(self, X: Sequence[str]) -> Components:
-        """CSR parts of the feature rows for already-normalised texts."""
-        rows = np.asarray([feature_vector(text) for text in X], dtype=np.float64)
-        rows = rows.reshape(len(X), len(FEATURE_NAMES))[:, self.columns_]
-        return _dense_components(rows * self.weight)
-
-    def transform(self, X: Sequence[str]) -> sparse.csr_matrix:
-        """Feature rows for already-normalised texts."""
-        return _csr(self.components(X), len(self.columns_))
-
-    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        """Names of the rule features."""
-        return np.asarray(
-            [f"signal:{FEATURE_NAMES[i]}" for i in self.columns_], dtype=object
-        )
-
-
-# Units of readable content: a CJK character, a Latin-script word, an emoji.
-_CONTENT_UNIT = re.compile(
-    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[a-z][a-z']*"
-    r"|[\u2190-\u2bff\u3297\u3299\U0001f000-\U0001faff]"
-)
-# Every letter or digit in any script, or an emoji: what "all of the text" counts.
-_CONTENT = re.compile(r"[^\W_]|[\u2190-\u2bff\u3297\u3299\U0001f000-\U0001faff]")
-
-
-class LengthFeatures(TransformerMixin, BaseEstimator):
-    """Pipeline step: how much familiar text there is, and how long the text is.
-
-    With `measure="known"` (the default) the length columns count only the
-    characters of content units seen in training (CJK characters, Latin words
-    and emoji in ≥ `min_df` training texts); digits, markup, links and
-    gibberish do not count. A raw length column let length alone push a long
-    out-of-domain string (a URL, a block of digits, code) to crisis, because
-    in the corpus longer messages are more often urgent and the n-grams of
-    such a string carry no evidence either way. The last column is the share
-    of letters and digits that are *not* familiar.
-    """
-
-    def __init__(self, *, measure: str = "known", min_df: int = 2) -> None:
-        self.measure = measure
-        self.min_df = min_df
-
-    def fit(self, X: Sequence[str], y: object = None) -> LengthFeatures:
-        """Learn the familiar content units (in ≥ min_df training texts)."""
-        if self.measure not in ("known", "raw"):
-            raise ValueError("measure must be 'known' or 'raw'")
-        frequency: Counter[str] = Counter()
-        for text in X:
-            frequency.update(set(_CONTENT_UNIT.findall(text)))
-        units = sorted(u for u, c in frequency.items() if c >= self.min_df)
-        self.units_ = np.asarray(units, dtype=np.str_)
-        return self
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Drop the lookup set: it is rebuilt from units_ on first use."""
-        state = dict(self.__dict__)
-        state.pop("_known", None)
-        return state
-
-    def _lookup(self) -> frozenset[str]:
-        known = self.__dict__.get("_known")
-        if known is None:
-            known = frozenset(str(unit) for unit in self.units_.tolist())
-            self._known = known
-        return known
-
-    def known_shares(self, X: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(familiar characters, share of letters and digits that are familiar)."""
-        known_units = self._lookup()
-        familiar = np.zeros(len(X))
-        shares = np.ones(len(X))
-        for row, text in enumerate(X):
-            known = sum(
-                len(unit) for unit in _CONTENT_UNIT.findall(text) if unit in known_units
-            )
-            total = len(_CONTENT.findall(text))
-            familiar[row] = known
-            if total:
-                shares[row] = min(known / total, 1.0)
-        return familiar, shares
-
-    def components(self, X: Sequence[str]) -> Components:
-        """CSR parts of the five columns."""
-        raw = np.asarray([len(text) for text in X], dtype=np.float64)
-        familiar, shares = self.known_shares(X)
-        lengths = familiar if self.measure == "known" else raw
-        columns = [
-            np.log1p(lengths) / 6.0,
-            lengths < 8,
-            lengths < 20,
-            raw > 200,
-            1.0 - shares,
-        ]
-        return _dense_components(np.column_stack(columns).astype(np.float64))
-
-    def transform(self, X: Sequence[str]) -> sparse.csr_matrix:
-        """Five columns per text."""
-        return _csr(self.components(X), 5)
-
-    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        """Names of the columns."""
-        return np.asarray(
-            [
-                "length:log",
-                "length:<8",
-                "length:<20",
-                "length:>200",
-                "unfamiliar share",
-            ],
-            dtype=object,
-        )
 
 
 class CumulativeLogisticClassifier(ClassifierMixin, BaseEstimator):
@@ -711,7 +423,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             [not is_supported(analyze(text).matches) for text in normalized]
         )
         width = sum(
-            _block_width(step)
+            block_width(step)
             for _, step in self.pipeline_.named_steps["features"].transformer_list
         )
         self.second_opinion_coef_ = np.zeros(width)
@@ -747,7 +459,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         left out of the needs models.
         """
         features = self.pipeline_.named_steps["features"]
-        width = sum(_block_width(step) for _, step in features.transformer_list)
+        width = sum(block_width(step) for _, step in features.transformer_list)
         self.needs_coef_ = np.zeros((len(NEEDS), width))
         self.needs_intercept_ = np.full(len(NEEDS), -np.inf)
         self.needs_fitted_ = np.zeros(len(NEEDS), dtype=bool)
@@ -820,7 +532,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         offset = 0
         for block in blocks:
             indices, values, lengths = block.components(texts)
-            width = _block_width(block)
+            width = block_width(block)
             if len(indices):
                 contributions = values[:, None] * weights[indices + offset]
                 nonempty = lengths > 0
@@ -1009,7 +721,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             level, unfamiliar = guard, True
         if unfamiliar:
             leaning = max(leaning, model_level, key=RANK.__getitem__)
-        score = _banded_score(
+        score = banded_score(
             level,
             {
                 "crisis": (p_crisis, crisis_threshold),
@@ -1036,7 +748,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         for text, text_windows, need_row in zip(
             normalized, windows, need_rows, strict=True
         ):
-            if not _has_content(text):
+            if not has_content(text):
                 decisions.append(_EMPTY_DECISION)
                 continue
             best: tuple[int, float] | None = None
@@ -1124,60 +836,6 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         return [d.needs for d in self.decide(X)]
 
 
-# Signal kinds that back a model's urgent call: the risk words themselves
-# (hopelessness included), not a time word alone. Mentions of a relative
-# ("我妈"), a time ("最近", "今晚"), a routine ("每天") or a diagnosis are
-# the everyday stuff of counselling talk: as support they let the model
-# alone flag a third of ordinary real messages (docs/triage-model-card.md,
-# "Confidence without evidence").
-SUPPORT_KINDS = frozenset(RISK_KINDS) - {"time"}
-
-
-def is_supported(matches: Sequence[Any]) -> bool:
-    """Whether any active signal backs an urgent call (see SUPPORT_KINDS)."""
-    return any(m.status == "active" and m.kind in SUPPORT_KINDS for m in matches)
-
-
-# Weaker signals: someone else named, a time, a routine, a diagnosis, a
-# physical symptom. They do not back the model's urgent call, but a sentence
-# of a long message that has one is judged like a short message without
-# risk words (a neighbour collapsing, a student's message) instead of being
-# held below high.
-CONTEXT_SUPPORT_KINDS = frozenset(
-    {"time", "third_party", "psychiatric", "medical_symptom", "habitual"}
-)
-
-
-def is_context_supported(matches: Sequence[Any]) -> bool:
-    """Whether a weaker signal is active (see CONTEXT_SUPPORT_KINDS)."""
-    return any(
-        m.status == "active" and m.kind in CONTEXT_SUPPORT_KINDS for m in matches
-    )
-
-
-def calibrate(
-    cumulative: np.ndarray, calibration: Sequence[Sequence[float]] | None
-) -> np.ndarray:
-    """Platt-scale P(≥ crisis), P(≥ high), P(≥ moderate); keep them monotone.
-
-    `calibration` holds (slope, intercept) per column, fitted on held-out
-    (out-of-fold) scores by train.fit_calibration.
-    """
-    if not calibration:
-        return cumulative
-    clipped = np.clip(cumulative, 1e-6, 1 - 1e-6)
-    logits = np.log(clipped / (1 - clipped))
-    result = np.column_stack(
-        [
-            expit(slope * logits[:, column] + intercept)
-            for column, (slope, intercept) in enumerate(calibration)
-        ]
-    )
-    result[:, 1] = np.maximum(result[:, 1], result[:, 0])
-    result[:, 2] = np.maximum(result[:, 2], result[:, 1])
-    return result
-
-
 # Probabilities of a span read by the rules only (the model says nothing).
 _RULES_ONLY = np.asarray([0.0, 0.0, 0.0, 1.0])
 # Sentence ends: a span of a long text never cuts a sentence it can hold.
@@ -1203,17 +861,6 @@ def _segments(text: str, begin: int, end: int, limit: int) -> list[tuple[int, in
     return spans
 
 
-def _block_width(block: Any) -> int:
-    """Number of output columns of a feature block."""
-    width = getattr(block, "n_features_out_", None)
-    return int(width) if width is not None else len(block.get_feature_names_out())
-
-
-def _has_content(text: str) -> bool:
-    """Whether there is anything to read: a letter, digit, CJK character or emoji."""
-    return _CONTENT.search(text) is not None
-
-
 # Empty, whitespace-only or punctuation-only input: nothing to assess. The
 # model would otherwise read "very short message" alone, which the corpus
 # associates with terse crisis messages.
@@ -1228,221 +875,3 @@ _EMPTY_DECISION = Decision(
     needs=(),
     window=(0, 0),
 )
-
-
-def _banded_score(level: str, position: tuple[float, float]) -> float:
-    """Map a probability within its level's threshold range onto the level's band."""
-    value, threshold = position
-    low, high = BANDS[level]
-    if level == "low":
-        fraction = value / threshold if threshold > 0 else 0.0
-    else:
-        fraction = (value - threshold) / (1.0 - threshold) if threshold < 1 else 0.0
-    fraction = min(max(fraction, 0.0), 1.0)
-    if level != "crisis":
-        # Stay strictly inside the band so a lower level never ties a higher one.
-        fraction = min(fraction, 0.999)
-    return round(float(low + (high - low) * fraction), 4)
-
-
-# -- artefacts -----------------------------------------------------------------
-
-
-class ArtefactError(RuntimeError):
-    """An artefact is missing, corrupted or of an unexpected kind."""
-
-
-class ModelNotFoundError(ArtefactError, FileNotFoundError):
-    """No trained model artefact exists at the expected path."""
-
-
-# Types skops may rebuild when loading our artefacts. Anything else in a file
-# is refused before deserialisation (skops never unpickles arbitrary objects).
-TRUSTED_TYPES: tuple[str, ...] = (
-    "triage.model.CumulativeLogisticClassifier",
-    "triage.model.LengthFeatures",
-    "triage.model.NgramVectorizer",
-    "triage.model.SignalFeatures",
-    "triage.model.TextNormalizer",
-    "triage.model.TriageClassifier",
-)
-
-
-def artefact_paths(
-    name: str = DEFAULT_NAME, directory: str | Path | None = None
-) -> tuple[Path, Path]:
-    """(model file, metadata file) for an artefact name."""
-    folder = Path(directory) if directory is not None else ARTIFACT_DIR
-    return folder / f"{name}.skops", folder / f"{name}.json"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries an artefact depends on."""
-    import opencc
-    import scipy
-    import sklearn
-    import skops
-
-    return {
-        "python": platform.python_version(),
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "skops": skops.__version__,
-        "opencc": str(getattr(opencc, "__version__", "unknown")),
-    }
-
-
-def save_model(
-    estimator: TriageClassifier,
-    metadata: Mapping[str, Any],
-    *,
-    name: str = DEFAULT_NAME,
-    directory: str | Path | None = None,
-) -> Path:
-    """Write <name>.skops and <name>.json (metadata with the file's SHA-256)."""
-    import skops.io
-
-    model_path, meta_path = artefact_paths(name, directory)
-    model_path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = model_path.with_suffix(".skops.tmp")
-    skops.io.dump(estimator, temporary)
-    record = dict(metadata)
-    record.update(
-        {
-            "format": ARTIFACT_FORMAT,
-            "name": name,
-            "sha256": _sha256(temporary),
-            "libraries": library_versions(),
-        }
-    )
-    meta_temporary = meta_path.with_suffix(".json.tmp")
-    meta_temporary.write_text(
-        json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-        encoding="utf-8",
-    )
-    # Replace the metadata last-but-one and the model last, each atomically.
-    os.replace(meta_temporary, meta_path)
-    os.replace(temporary, model_path)
-    return model_path
-
-
-@dataclass(frozen=True)
-class TriageModel:
-    """A loaded artefact: the estimator plus its metadata."""
-
-    estimator: TriageClassifier
-    metadata: dict[str, Any]
-    path: Path | None = None
-
-    @property
-    def version(self) -> str:
-        """Version string reported in every assessment."""
-        return str(self.metadata.get("version", "unversioned"))
-
-
-def read_metadata(model_path: str | Path) -> dict[str, Any]:
-    """Metadata of an artefact, read from the .json next to the .skops file."""
-    meta_path = Path(model_path).with_suffix(".json")
-    if not meta_path.exists():
-        raise ArtefactError(f"metadata file missing: {meta_path}")
-    metadata = json.loads(meta_path.read_text(encoding="utf-8"))
-    if not isinstance(metadata, dict):
-        raise ArtefactError(f"metadata is not a JSON object: {meta_path}")
-    return metadata
-
-
-def load_model(path: str | Path | None = None) -> TriageModel:
-    """Load an artefact after checking its checksum and the types it contains."""
-    import skops.io
-
-    model_path = Path(path) if path is not None else default_model_path()
-    if model_path.is_dir():
-        model_path = artefact_paths(DEFAULT_NAME, model_path)[0]
-    if not model_path.exists():
-        raise ModelNotFoundError(
-            f"no triage model at {model_path}; run `hotline triage train` "
-            "(or `make setup`) to build it from the authored corpus"
-        )
-    metadata = read_metadata(model_path)
-    if metadata.get("format") != ARTIFACT_FORMAT:
-        raise ArtefactError(f"unsupported artefact format in {model_path}")
-    if _sha256(model_path) != metadata.get("sha256"):
-        raise ArtefactError(
-            f"checksum mismatch for {model_path}: the file was changed or corrupted; "
-            "retrain with `hotline triage train`"
-        )
-    untrusted = set(skops.io.get_untrusted_types(file=model_path))
-    unexpected = untrusted - set(TRUSTED_TYPES)
-    if unexpected:
-        raise ArtefactError(f"refusing to load unexpected types: {sorted(unexpected)}")
-    estimator = skops.io.load(model_path, trusted=sorted(untrusted))
-    if not isinstance(estimator, TriageClassifier):
-        raise ArtefactError(f"{model_path} does not hold a TriageClassifier")
-    _warn_on_version_drift(metadata)
-    return TriageModel(estimator=estimator, metadata=metadata, path=model_path)
-
-
-def _warn_on_version_drift(metadata: Mapping[str, Any]) -> None:
-    import sklearn
-
-    saved = metadata.get("libraries", {}).get("scikit-learn")
-    if saved and saved != sklearn.__version__:
-        logger.warning(
-            "triage model was trained with scikit-learn %s, running %s; retrain "
-            "with `hotline triage train` if results look wrong",
-            saved,
-            sklearn.__version__,
-        )
-
-
-def default_model_path() -> Path:
-    """Path of the default artefact ($HOTLINE_TRIAGE_MODEL overrides it)."""
-    override = os.environ.get(MODEL_ENV)
-    if override:
-        return Path(override)
-    return artefact_paths(DEFAULT_NAME)[0]
-
-
-_default_lock = threading.Lock()
-_default_model: TriageModel | None = None
-
-
-def get_default_model() -> TriageModel:
-    """The default model, loaded once on first use (thread-safe)."""
-    global _default_model
-    model = _default_model
-    if model is None:
-        with _default_lock:
-            if _default_model is None:
-                _default_model = load_model()
-            model = _default_model
-    return model
-
-
-def reset_default_model() -> None:
-    """Forget the cached default model (after retraining, or in tests)."""
-    global _default_model
-    with _default_lock:
-        _default_model = None
-
-
-__all__ = [
-    "ArtefactError",
-    "Decision",
-    "ModelNotFoundError",
-    "TriageClassifier",
-    "TriageModel",
-    "build_pipeline",
-    "get_default_model",
-    "load_model",
-    "save_model",
-]

@@ -45,17 +45,11 @@ from triage.evaluate import (
     needs_metrics,
     target_failures,
 )
-from triage.model import (
-    DEFAULT_NAME,
-    NEED_STRATEGIES,
-    NON_URGENT,
-    RANK,
-    TriageClassifier,
-    artefact_paths,
-    save_model,
-)
+from triage.model import NEED_STRATEGIES, NON_URGENT, TriageClassifier
 from triage.normalize import normalize
+from triage.policy import RANK
 from triage.realdata import SOURCE_TAG, is_partial, load_psysuicide
+from triage.store import DEFAULT_NAME, artefact_paths, save_model
 
 logger = logging.getLogger(__name__)
 
@@ -455,7 +449,7 @@ def calibrated_windows(windows: list[Any], calibration: Any) -> list[Any]:
     """The same windows with calibrated level probabilities."""
     from dataclasses import replace
 
-    from triage.model import calibrate
+    from triage.policy import calibrate
 
     result = []
     for text_windows in windows:

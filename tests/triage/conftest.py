@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from triage.corpus import CORPUS_DIR, CorpusError, training_data_hashes
-from triage.model import (
+from triage.store import (
     MODEL_ENV,
     ArtefactError,
     TriageModel,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import triage
-from triage.model import MODEL_ENV, ModelNotFoundError, TriageModel, reset_default_model
+from triage.store import MODEL_ENV, ModelNotFoundError, TriageModel, reset_default_model
 
 LEVELS = {"crisis", "high", "moderate", "low"}
 NEEDS = {"supplies", "medicine", "medical", "care"}

@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from triage.cli import triage_cli
-from triage.model import TriageModel, artefact_paths
+from triage.store import TriageModel, artefact_paths
 
 from .conftest import FIXTURES
 

@@ -8,7 +8,7 @@ import pytest
 
 import triage
 from triage.context import ContextMessage, coerce_context
-from triage.model import TriageModel
+from triage.store import TriageModel
 
 C = ContextMessage
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import triage
-from triage.model import TriageModel, _Window
+from triage.model import _Window
+from triage.store import TriageModel
 
 REFLECTIVE = (
     "这几年我一直在想家里的事情。小时候爸妈工作忙，我跟着外婆长大，"
@@ -84,8 +85,8 @@ def test_model_alone_without_evidence_is_uncertain_not_raised(
 def test_everyday_words_do_not_back_a_model_only_urgent_call(text: str) -> None:
     """Relatives, times and routines are the stuff of ordinary counselling
     talk: they leave the model alone to the second opinion."""
-    from triage.model import is_supported
     from triage.normalize import normalize
+    from triage.policy import is_supported
     from triage.signals import analyze
 
     assert not is_supported(analyze(normalize(text)).matches)

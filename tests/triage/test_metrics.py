@@ -17,7 +17,7 @@ from triage.evaluate import (
     target_failures,
     wilson_interval,
 )
-from triage.model import TriageModel
+from triage.store import TriageModel
 
 ROOT = Path(__file__).resolve().parents[2]
 

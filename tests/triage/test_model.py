@@ -11,16 +11,10 @@ import pytest
 import skops.io
 from sklearn.base import clone
 
-from triage.model import (
-    RANK,
-    ArtefactError,
-    TriageClassifier,
-    TriageModel,
-    calibrate,
-    load_model,
-    save_model,
-)
+from triage.model import TriageClassifier
 from triage.normalize import normalize
+from triage.policy import RANK, calibrate
+from triage.store import ArtefactError, TriageModel, load_model, save_model
 
 from .conftest import FIXTURES
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 import triage
-from triage.model import TriageModel
+from triage.store import TriageModel
 
 URGENT = {"crisis", "high"}
 

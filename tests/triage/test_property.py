@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import triage
-from triage.model import TriageModel
 from triage.normalize import normalize_with_offsets
+from triage.store import TriageModel
 
 from .test_assessment import check_valid
 

@@ -17,7 +17,7 @@ import pytest
 
 from triage.corpus import read_labelled
 from triage.evaluate import evaluate_examples, sos4k_path
-from triage.model import NON_URGENT, CumulativeLogisticClassifier, TriageModel
+from triage.model import NON_URGENT, CumulativeLogisticClassifier
 from triage.realdata import (
     LEVEL_OF_CLASS,
     PSYSUICIDE_DIR,
@@ -26,6 +26,7 @@ from triage.realdata import (
     level_of,
     load_psysuicide,
 )
+from triage.store import TriageModel
 
 # Today's figures (model card, "Evaluation on text the model never saw").
 SOS_CRISIS_RECALL_FLOOR = 0.46

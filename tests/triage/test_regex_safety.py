@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import triage
 from triage import signals
-from triage.model import TriageModel
+from triage.store import TriageModel
 
 LENGTH = 4000
 RATIO = 10.0

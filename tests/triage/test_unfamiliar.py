@@ -13,7 +13,8 @@ import pytest
 
 import triage
 from triage.cli import render_explanation
-from triage.model import LengthFeatures, TriageModel
+from triage.features import LengthFeatures
+from triage.store import TriageModel
 
 URGENT = {"crisis", "high"}
 
