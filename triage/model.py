@@ -31,7 +31,9 @@ from triage.features import (
 from triage.normalize import normalize
 from triage.policy import (
     RANK,
-    banded_score,
+    Outcome,
+    Policy,
+    Window,
     calibrate,
     is_context_supported,
     is_supported,
@@ -264,31 +266,6 @@ class Decision:
     supported: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class _Window:
-    start: int
-    end: int
-    probabilities: np.ndarray  # in LEVELS order
-    floor: str | None
-    reasons: tuple[str, ...]
-    suppressed_only: bool
-    known_share: float = 1.0
-    # Whether a risk signal is active in the window (see SUPPORT_KINDS).
-    supported: bool = True
-    # A sentence span of a longer message (see TriageClassifier._windows_of).
-    part: bool = False
-    # P(urgent) from the second-opinion head, trained on messages without
-    # risk signals only (see TriageClassifier._fit_second_opinion).
-    second_opinion: float = 1.0
-    # Whether a weaker signal is active (someone else named, a time, a
-    # routine, a diagnosis, a symptom: CONTEXT_SUPPORT_KINDS).
-    context_supported: bool = False
-    # A bare answer ("嗯，想过", "yes"): its risk is the question's, which
-    # the context rules read (triage.context); alone the model may not
-    # call it urgent.
-    bare_answer: bool = False
-
-
 class TriageClassifier(ClassifierMixin, BaseEstimator):
     """Risk level and needs: linear model on n-grams and rule features, plus rules.
 
@@ -501,16 +478,16 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         if cached is None:
             weights, intercepts = self.pipeline_.named_steps["classifier"].heads()
             unfitted = np.where(self.needs_fitted_, self.needs_intercept_, -50.0)
-            width = weights.shape[0]
-            opinion = getattr(self, "second_opinion_coef_", np.zeros(width))
             weights = np.ascontiguousarray(
-                np.hstack([weights, self.needs_coef_.T, opinion[:, None]])
+                np.hstack(
+                    [weights, self.needs_coef_.T, self.second_opinion_coef_[:, None]]
+                )
             )
             intercepts = np.concatenate(
                 [
                     intercepts,
                     unfitted,
-                    [getattr(self, "second_opinion_intercept_", 50.0)],
+                    [self.second_opinion_intercept_],
                 ]
             )
             union = self.pipeline_.named_steps["features"]
@@ -581,7 +558,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
 
     def _score_windows(
         self, normalized: Sequence[str]
-    ) -> tuple[list[list[_Window]], np.ndarray]:
+    ) -> tuple[list[list[Window]], np.ndarray]:
         """Per text: its windows with probabilities, floors; and needs probabilities."""
         spans = [self._windows_of(text) for text in normalized]
         pieces = [
@@ -604,7 +581,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             self.needs_fitted_, expit(outputs[:, heads:-1]), 0.0
         )
         _, known_shares = self._length_block().known_shares(pieces)
-        windows: list[list[_Window]] = []
+        windows: list[list[Window]] = []
         need_rows = np.zeros((len(normalized), len(NEEDS)))
         row = 0
         for index, text_spans in enumerate(spans):
@@ -613,7 +590,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
                 analysis = analyze(pieces[row])
                 use = self.use_rules
                 text_windows.append(
-                    _Window(
+                    Window(
                         start=start,
                         end=end,
                         probabilities=probabilities[row] if scored else _RULES_ONLY,
@@ -637,100 +614,27 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             windows.append(text_windows)
         return windows, need_rows
 
-    def _level_of(
-        self,
-        window: _Window,
-        crisis_threshold: float,
-        urgent_threshold: float,
-        moderate_threshold: float,
-    ) -> tuple[str, str, float, bool, bool, str]:
-        """(level, model level, score, capped, unfamiliar, leaning) for one window.
+    def policy(self, thresholds: tuple[float, float, float] | None = None) -> Policy:
+        """The decision policy at (crisis, urgent, moderate) thresholds.
 
-        Without any risk signal in the window the model alone needs the
-        stricter unsupported thresholds to call high or crisis. `leaning` is
-        the level the model alone would have called at the ordinary
-        thresholds: above the level given, the assessment is uncertain (a
-        person should look) rather than raised.
+        By default the fitted thresholds; tuning passes candidate ones.
         """
-        p_crisis, p_high, p_moderate, _ = window.probabilities
-        p_urgent = p_crisis + p_high
-        p_concern = p_urgent + p_moderate
-        base_crisis, base_urgent = crisis_threshold, urgent_threshold
-        if not window.supported and window.part and not window.context_supported:
-            # A sentence of a long message, no signal in it: the model alone
-            # cannot make the message urgent (a long reflective message is
-            # not high because it is long); if it leans that way, a person
-            # should look. A sentence naming someone else, a time or a
-            # symptom is judged like a short message without risk words.
-            crisis_threshold = urgent_threshold = float("inf")
-        elif not window.supported:
-            crisis_threshold = max(
-                crisis_threshold, self.unsupported_crisis_threshold or 0.0
-            )
-            urgent_threshold = max(
-                urgent_threshold, self.unsupported_urgent_threshold or 0.0
-            )
-            second = getattr(self, "second_opinion_threshold", None)
-            if window.bare_answer or (
-                second is not None and window.second_opinion < second
-            ):
-                # No signal and the second opinion disagrees: the model
-                # alone may not call high (crisis keeps its own threshold:
-                # a crisis is never traded for fewer alarms).
-                urgent_threshold = float("inf")
-        if p_crisis >= crisis_threshold:
-            model_level = "crisis"
-        elif p_urgent >= urgent_threshold:
-            model_level = "high"
-        elif p_concern >= moderate_threshold:
-            model_level = "moderate"
-        else:
-            model_level = "low"
-        leaning = (
-            "crisis"
-            if p_crisis >= base_crisis
-            else "high"
-            if p_urgent >= base_urgent
-            else model_level
+        crisis, urgent, moderate = thresholds or (
+            self.crisis_threshold,
+            self.urgent_threshold,
+            self.moderate_threshold,
         )
-        level = model_level
-        if window.floor is not None and RANK[window.floor] > RANK[level]:
-            level = window.floor
-        capped = False
-        cap = self.suppressed_cap
-        if (
-            cap is not None
-            and window.suppressed_only
-            and window.floor is None
-            and RANK[level] > RANK[cap]
-        ):
-            level, capped = cap, True
-        # Unfamiliar-text guard: with no rule evidence of urgency, the model
-        # alone may not escalate a text it mostly cannot read (markup, links, digits,
-        # gibberish): its probabilities there say little.
-        unfamiliar = False
-        guard = self.unfamiliar_cap
-        minimum = self.min_known_share
-        if (
-            guard is not None
-            and minimum is not None
-            and window.floor in (None, "moderate")
-            and window.known_share < minimum
-            and RANK[level] > RANK[guard]
-        ):
-            level, unfamiliar = guard, True
-        if unfamiliar:
-            leaning = max(leaning, model_level, key=RANK.__getitem__)
-        score = banded_score(
-            level,
-            {
-                "crisis": (p_crisis, crisis_threshold),
-                "high": (p_urgent, urgent_threshold),
-                "moderate": (p_concern, moderate_threshold),
-                "low": (p_concern, moderate_threshold),
-            }[level],
+        return Policy(
+            crisis_threshold=crisis,
+            urgent_threshold=urgent,
+            moderate_threshold=moderate,
+            unsupported_crisis_threshold=self.unsupported_crisis_threshold,
+            unsupported_urgent_threshold=self.unsupported_urgent_threshold,
+            second_opinion_threshold=self.second_opinion_threshold,
+            suppressed_cap=self.suppressed_cap,
+            min_known_share=self.min_known_share,
+            unfamiliar_cap=self.unfamiliar_cap,
         )
-        return level, model_level, score, capped, unfamiliar, leaning
 
     def decide_normalized(
         self,
@@ -738,11 +642,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         thresholds: tuple[float, float, float] | None = None,
     ) -> list[Decision]:
         """Decisions for already-normalised texts."""
-        crisis_t, urgent_t, moderate_t = thresholds or (
-            self.crisis_threshold,
-            self.urgent_threshold,
-            self.moderate_threshold,
-        )
+        policy = self.policy(thresholds)
         windows, need_rows = self._score_windows(normalized)
         decisions = []
         for text, text_windows, need_row in zip(
@@ -752,37 +652,37 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
                 decisions.append(_EMPTY_DECISION)
                 continue
             best: tuple[int, float] | None = None
-            chosen: tuple[_Window, str, str, float, bool, bool, str] | None = None
+            chosen: tuple[Window, Outcome] | None = None
             leaning = 0
             for window in text_windows:
-                outcome = self._level_of(window, crisis_t, urgent_t, moderate_t)
-                leaning = max(leaning, RANK[outcome[5]])
-                key = (RANK[outcome[0]], outcome[2])
+                outcome = policy.level_of(window)
+                leaning = max(leaning, RANK[outcome.leaning])
+                key = (RANK[outcome.level], outcome.score)
                 if best is None or key > best:
-                    best, chosen = key, (window, *outcome)
+                    best, chosen = key, (window, outcome)
             assert chosen is not None
-            window, level, model_level, score, capped, unfamiliar, _ = chosen
+            window, outcome = chosen
             # The model leaned higher than the evidence allowed, or could not
             # read the text: a person should look.
-            uncertain = leaning > RANK[level] or unfamiliar
+            uncertain = leaning > RANK[outcome.level] or outcome.unfamiliar
             if len(analysed_spans(len(text))) > 1:
                 uncertain = True  # only the head and tail were read
             decisions.append(
                 Decision(
-                    level=level,
-                    score=score,
+                    level=outcome.level,
+                    score=outcome.score,
                     probabilities={
                         name: float(p)
                         for name, p in zip(LEVELS, window.probabilities, strict=True)
                     },
-                    model_level=model_level,
+                    model_level=outcome.model_level,
                     floor=window.floor,
                     reasons=window.reasons,
-                    capped=capped,
+                    capped=outcome.capped,
                     needs=self._needs(text, need_row),
                     window=(window.start, window.end),
                     known_share=window.known_share,
-                    unfamiliar=unfamiliar,
+                    unfamiliar=outcome.unfamiliar,
                     uncertain=uncertain,
                     supported=window.supported,
                 )

@@ -1,13 +1,16 @@
 """Decision policy: how probabilities and rule evidence become a level.
 
 Level ranks and score bands, calibration of the model's cumulative
-probabilities, and which signals count as evidence for an urgent call.
+probabilities, which signals count as evidence for an urgent call, and
+the thresholds, second opinion, floors and caps that decide one window's
+level (`Policy.level_of`). The estimator only computes the numbers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy.special import expit
@@ -91,3 +94,155 @@ def banded_score(level: str, position: tuple[float, float]) -> float:
         # Stay strictly inside the band so a lower level never ties a higher one.
         fraction = min(fraction, 0.999)
     return round(float(low + (high - low) * fraction), 4)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A span of a text as the policy sees it: probabilities and evidence."""
+
+    start: int
+    end: int
+    probabilities: np.ndarray  # in LEVELS order
+    floor: str | None
+    reasons: tuple[str, ...]
+    suppressed_only: bool
+    known_share: float = 1.0
+    # Whether a risk signal is active in the window (see SUPPORT_KINDS).
+    supported: bool = True
+    # A sentence span of a longer message (see model.TriageClassifier._windows_of).
+    part: bool = False
+    # P(urgent) from the second-opinion head, trained on messages without
+    # risk signals only (see model.TriageClassifier._fit_second_opinion).
+    second_opinion: float = 1.0
+    # Whether a weaker signal is active (someone else named, a time, a
+    # routine, a diagnosis, a symptom: CONTEXT_SUPPORT_KINDS).
+    context_supported: bool = False
+    # A bare answer ("嗯，想过", "yes"): its risk is the question's, which
+    # the context rules read (triage.context); alone the model may not
+    # call it urgent.
+    bare_answer: bool = False
+
+
+class Outcome(NamedTuple):
+    """What the policy made of one window."""
+
+    level: str
+    model_level: str
+    score: float
+    capped: bool
+    unfamiliar: bool
+    # The level the model alone would have called at the ordinary
+    # thresholds: above `level`, the assessment is uncertain.
+    leaning: str
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Thresholds and caps that turn a window's numbers and evidence into a level.
+
+    Crisis when P(crisis) ≥ crisis_threshold, else high when P(crisis) +
+    P(high) ≥ urgent_threshold, else moderate when P(not low) ≥
+    moderate_threshold, else low; rule floors then raise the level, and the
+    suppressed-words and unfamiliar-text caps hold it down.
+    """
+
+    crisis_threshold: float
+    urgent_threshold: float
+    moderate_threshold: float
+    unsupported_crisis_threshold: float | None = None
+    unsupported_urgent_threshold: float | None = None
+    second_opinion_threshold: float | None = None
+    suppressed_cap: str | None = "moderate"
+    min_known_share: float | None = None
+    unfamiliar_cap: str | None = "moderate"
+
+    def level_of(self, window: Window) -> Outcome:
+        """Level, model level, score, caps and leaning for one window.
+
+        Without any risk signal in the window the model alone needs the
+        stricter unsupported thresholds to call high or crisis. `leaning` is
+        the level the model alone would have called at the ordinary
+        thresholds: above the level given, the assessment is uncertain (a
+        person should look) rather than raised.
+        """
+        p_crisis, p_high, p_moderate, _ = window.probabilities
+        p_urgent = p_crisis + p_high
+        p_concern = p_urgent + p_moderate
+        crisis_threshold = base_crisis = self.crisis_threshold
+        urgent_threshold = base_urgent = self.urgent_threshold
+        moderate_threshold = self.moderate_threshold
+        if not window.supported and window.part and not window.context_supported:
+            # A sentence of a long message, no signal in it: the model alone
+            # cannot make the message urgent (a long reflective message is
+            # not high because it is long); if it leans that way, a person
+            # should look. A sentence naming someone else, a time or a
+            # symptom is judged like a short message without risk words.
+            crisis_threshold = urgent_threshold = float("inf")
+        elif not window.supported:
+            crisis_threshold = max(
+                crisis_threshold, self.unsupported_crisis_threshold or 0.0
+            )
+            urgent_threshold = max(
+                urgent_threshold, self.unsupported_urgent_threshold or 0.0
+            )
+            second = self.second_opinion_threshold
+            if window.bare_answer or (
+                second is not None and window.second_opinion < second
+            ):
+                # No signal and the second opinion disagrees: the model
+                # alone may not call high (crisis keeps its own threshold:
+                # a crisis is never traded for fewer alarms).
+                urgent_threshold = float("inf")
+        if p_crisis >= crisis_threshold:
+            model_level = "crisis"
+        elif p_urgent >= urgent_threshold:
+            model_level = "high"
+        elif p_concern >= moderate_threshold:
+            model_level = "moderate"
+        else:
+            model_level = "low"
+        leaning = (
+            "crisis"
+            if p_crisis >= base_crisis
+            else "high"
+            if p_urgent >= base_urgent
+            else model_level
+        )
+        level = model_level
+        if window.floor is not None and RANK[window.floor] > RANK[level]:
+            level = window.floor
+        capped = False
+        cap = self.suppressed_cap
+        if (
+            cap is not None
+            and window.suppressed_only
+            and window.floor is None
+            and RANK[level] > RANK[cap]
+        ):
+            level, capped = cap, True
+        # Unfamiliar-text guard: with no rule evidence of urgency, the model
+        # alone may not escalate a text it mostly cannot read (markup, links, digits,
+        # gibberish): its probabilities there say little.
+        unfamiliar = False
+        guard = self.unfamiliar_cap
+        minimum = self.min_known_share
+        if (
+            guard is not None
+            and minimum is not None
+            and window.floor in (None, "moderate")
+            and window.known_share < minimum
+            and RANK[level] > RANK[guard]
+        ):
+            level, unfamiliar = guard, True
+        if unfamiliar:
+            leaning = max(leaning, model_level, key=RANK.__getitem__)
+        score = banded_score(
+            level,
+            {
+                "crisis": (p_crisis, crisis_threshold),
+                "high": (p_urgent, urgent_threshold),
+                "moderate": (p_concern, moderate_threshold),
+                "low": (p_concern, moderate_threshold),
+            }[level],
+        )
+        return Outcome(level, model_level, score, capped, unfamiliar, leaning)

@@ -107,10 +107,11 @@ def _levels_for(
     windows: list[Any],
     thresholds: tuple[float, float, float],
 ) -> list[str]:
+    policy = estimator.policy(thresholds)
     levels = []
     for text_windows in windows:
         best = max(
-            (estimator._level_of(w, *thresholds)[0] for w in text_windows),
+            (policy.level_of(w).level for w in text_windows),
             key=RANK.__getitem__,
         )
         levels.append(best)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import triage
-from triage.model import _Window
+from triage.policy import Window
 from triage.store import TriageModel
 
 REFLECTIVE = (
@@ -45,10 +45,9 @@ def test_model_alone_without_evidence_is_uncertain_not_raised(
     triage_model: TriageModel,
 ) -> None:
     estimator = triage_model.estimator
-    urgent = estimator.urgent_threshold
     second = estimator.second_opinion_threshold
     assert second is not None and 0 < second < 1
-    window = _Window(
+    window = Window(
         start=0,
         end=10,
         probabilities=np.asarray([0.0, 0.9, 0.05, 0.05]),  # the model is sure
@@ -59,14 +58,9 @@ def test_model_alone_without_evidence_is_uncertain_not_raised(
         second_opinion=second / 2,  # the head for signal-free text is not
     )
 
-    def level_of(candidate: _Window) -> tuple[str, str]:
-        outcome = estimator._level_of(
-            candidate,
-            estimator.crisis_threshold,
-            urgent,
-            estimator.moderate_threshold,
-        )
-        return outcome[0], outcome[5]
+    def level_of(candidate: Window) -> tuple[str, str]:
+        outcome = estimator.policy().level_of(candidate)
+        return outcome.level, outcome.leaning
 
     assert level_of(window) == ("moderate", "high")  # uncertain, not raised
     assert level_of(replace(window, second_opinion=min(1.0, second * 2)))[0] == ("high")
