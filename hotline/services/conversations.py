@@ -234,8 +234,8 @@ _JOINED_STAFF = union(
 
 
 # On the table, not the mapped class: a Core UPDATE skips the ORM's bulk
-# update steps, a fifth of post_message's time under a surge. Nothing in the
-# identity map needs the new seq.
+# update steps, about a third of post_message's time under a surge. Nothing
+# in the identity map needs the new seq.
 _CONVERSATIONS = Conversation.__table__.c
 
 
