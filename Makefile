@@ -39,7 +39,7 @@ db: $(INSTALLED)
 	$(BIN)/hotline db upgrade
 
 model: $(INSTALLED)
-	$(BIN)/hotline triage train --if-missing
+	$(BIN)/hotline triage train --if-stale
 
 run: setup
 	$(BIN)/hotline serve

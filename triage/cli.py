@@ -135,7 +135,12 @@ def score_command(detail: bool, model_path: Path | None) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Extra labelled data (.jsonl or .tsv with text and level); repeatable.",
 )
-@click.option("--if-missing", is_flag=True, help="Do nothing if the artefact exists.")
+@click.option(
+    "--if-stale",
+    is_flag=True,
+    help="Train only if the artefact is missing, unreadable, of another format "
+    "or built from other data or code (what `make setup` runs).",
+)
 @click.option(
     "--output",
     type=click.Path(file_okay=False, path_type=Path),
@@ -160,46 +165,32 @@ def score_command(detail: bool, model_path: Path | None) -> None:
 )
 def train_command(
     extra: tuple[Path, ...],
-    if_missing: bool,
+    if_stale: bool,
     output: Path | None,
     corpus: Path | None,
     as_default: bool,
     real: bool | None,
 ) -> None:
     """Train the model on the authored corpus (plus --extra files)."""
-    from triage.corpus import CORPUS_DIR, CorpusError, training_data_hashes
-    from triage.store import (
-        ARTIFACT_FORMAT,
-        DEFAULT_NAME,
-        artefact_paths,
-        read_metadata,
-    )
-    from triage.train import extra_artefact_name, train
+    from triage.corpus import CORPUS_DIR, CorpusError
+    from triage.store import DEFAULT_NAME, artefact_paths, stale_reason
+    from triage.train import extra_artefact_name, train, training_inputs
 
     name = DEFAULT_NAME
     if extra and not as_default:
         name = extra_artefact_name(list(extra))
-    model_path, meta_path = artefact_paths(name, output)
+    model_path, _ = artefact_paths(name, output)
     corpus_dir = corpus or CORPUS_DIR
-    if (
-        if_missing
-        and model_path.exists()
-        and meta_path.exists()
-        and read_metadata(model_path).get("format") == ARTIFACT_FORMAT
-    ):
-        metadata = read_metadata(model_path)
-        click.echo(f"triage model present: {model_path} ({metadata.get('version')})")
+    if if_stale:
         try:
-            current = training_data_hashes(corpus_dir)
-        except CorpusError:
-            current = None
-        if current and any(metadata.get(k) != v for k, v in current.items()):
-            click.echo(
-                "note: the corpus or its augmentation changed since this model "
-                "was trained; run `hotline triage train` to refresh it",
-                err=True,
-            )
-        return
+            inputs = training_inputs(corpus_dir=corpus_dir, extra=extra, real=real)
+        except CorpusError as error:
+            raise click.ClickException(str(error)) from error
+        reason = stale_reason(model_path, inputs)
+        if reason is None:
+            click.echo(f"triage model current: {model_path}")
+            return
+        click.echo(f"training the triage model: {reason}")
     try:
         result = train(
             corpus_dir=corpus_dir,

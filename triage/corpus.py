@@ -283,17 +283,3 @@ def near_duplicates_between(
         for i, j, score in near_duplicate_pairs(texts, threshold)
         if i < count <= j
     ]
-
-
-def training_data_hashes(corpus_dir: str | Path = CORPUS_DIR) -> dict[str, str]:
-    """Hashes of the corpus, its augmentation and (for the shipped corpus) the
-    real training text, as recorded in an artefact."""
-    hashes = {
-        "corpus_hash": corpus_hash(load_corpus(corpus_dir)),
-        "augmentation_hash": corpus_hash(load_augmentation(corpus_dir)),
-    }
-    if Path(corpus_dir).resolve() == CORPUS_DIR.resolve():
-        from triage.realdata import load_psysuicide
-
-        hashes["real_hash"] = corpus_hash(load_psysuicide())
-    return hashes

@@ -1,7 +1,13 @@
-"""Persistence: the skops artefact, its JSON sidecar and the default model."""
+"""Persistence: the skops artefact, its JSON sidecar and the default model.
+
+The sidecar records what the artefact was built from (data hashes, code
+fingerprint, parameters), so `stale_reason` can tell setup to rebuild an
+artefact that today's code and data would not produce.
+"""
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import logging
@@ -21,17 +27,26 @@ from triage.features import (
     SignalFeatures,
     TextNormalizer,
 )
+from triage.lexicon import LEXICON_DIR
 from triage.model import CumulativeLogisticClassifier, TriageClassifier
 
 logger = logging.getLogger(__name__)
 
-ARTIFACT_DIR = Path(__file__).parent / "artifacts"
+PACKAGE_DIR = Path(__file__).parent
+ARTIFACT_DIR = PACKAGE_DIR / "artifacts"
 DEFAULT_NAME = "default"
 MODEL_ENV = "HOTLINE_TRIAGE_MODEL"
 # 3: the feature steps live in triage.features (skops records class paths,
 # so a format-2 file names classes that are no longer in triage.model).
 # Older artefacts are refused at load and rebuilt by `make setup`.
 ARTIFACT_FORMAT = 3
+# Modules that only use a trained model: editing them never makes an
+# artefact stale. Every other module (a new one too) counts as code the
+# artefact is built from.
+MODEL_READERS = frozenset({"__init__.py", "__main__.py", "assessment.py", "cli.py"})
+# Assessed by a stale-artefact check: if a trained model cannot decide these,
+# it must not be served.
+PROBE_TEXTS = ("我不想活了，药已经准备好了", "thanks, see you tomorrow", "")
 
 
 class ArtefactError(RuntimeError):
@@ -143,10 +158,90 @@ def read_metadata(model_path: str | Path) -> dict[str, Any]:
     meta_path = Path(model_path).with_suffix(".json")
     if not meta_path.exists():
         raise ArtefactError(f"metadata file missing: {meta_path}")
-    metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+    try:
+        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ArtefactError(f"metadata is not valid JSON: {meta_path}") from error
     if not isinstance(metadata, dict):
         raise ArtefactError(f"metadata is not a JSON object: {meta_path}")
     return metadata
+
+
+def code_fingerprint(package: Path = PACKAGE_DIR, lexicon: Path = LEXICON_DIR) -> str:
+    """SHA-256 of the code and lexicon an artefact is built from.
+
+    Modules count by their syntax tree without docstrings, so a comment,
+    a docstring or reformatting does not force a retrain; the lexicon files
+    count byte for byte.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(package.glob("*.py")):
+        if path.name in MODEL_READERS:
+            continue
+        digest.update(path.name.encode() + b"\0")
+        digest.update(_syntax_without_docstrings(path).encode() + b"\0")
+    for path in sorted(lexicon.glob("*")):
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _syntax_without_docstrings(path: Path) -> str:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(
+            node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
+        ):
+            body = node.body
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, annotate_fields=False)
+
+
+def fingerprint_of(built_from: Mapping[str, Any]) -> str:
+    """One hash of everything an artefact was built from."""
+    canonical = json.dumps(dict(built_from), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def stale_reason(model_path: Path, built_from: Mapping[str, Any]) -> str | None:
+    """Why the artefact at `model_path` must be rebuilt, or None if it is current.
+
+    `built_from` is what training would build it from today (data hashes,
+    code fingerprint, parameters). Missing, unreadable, another format,
+    other inputs, or a model that fails to load or to decide the probe
+    texts: each means retrain, never serve.
+    """
+    if not model_path.exists():
+        return "no artefact yet"
+    try:
+        metadata = read_metadata(model_path)
+    except ArtefactError as error:
+        return f"unreadable ({error})"
+    if metadata.get("format") != ARTIFACT_FORMAT:
+        return f"artefact format {metadata.get('format')}, not {ARTIFACT_FORMAT}"
+    if metadata.get("fingerprint") != fingerprint_of(built_from):
+        recorded = metadata.get("built_from")
+        if not isinstance(recorded, dict):
+            return "no record of what it was built from"
+        changed = sorted(
+            key
+            for key in {*recorded, *built_from}
+            if recorded.get(key) != built_from.get(key)
+        )
+        return f"built from other inputs (changed: {', '.join(changed)})"
+    try:
+        load_model(model_path).estimator.decide(list(PROBE_TEXTS))
+    except Exception as error:
+        # Whatever a stale or damaged file fails with (AttributeError,
+        # ValueError, a skops error…), the answer is the same: rebuild it.
+        return f"unreadable ({type(error).__name__}: {error})"
+    return None
 
 
 def load_model(path: str | Path | None = None) -> TriageModel:

@@ -13,6 +13,7 @@ used to report. Authored augmentation messages (`triage/data/augment/`) and
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections import Counter
@@ -49,7 +50,12 @@ from triage.model import NEED_STRATEGIES, NON_URGENT, TriageClassifier
 from triage.normalize import normalize
 from triage.policy import RANK
 from triage.realdata import SOURCE_TAG, is_partial, load_psysuicide
-from triage.store import DEFAULT_NAME, artefact_paths, save_model
+from triage.store import (
+    DEFAULT_NAME,
+    code_fingerprint,
+    fingerprint_of,
+    save_model,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -634,9 +640,7 @@ def train(
     """
     started = time.perf_counter()
     corpus = load_corpus(corpus_dir)
-    if real is None:
-        real = Path(corpus_dir).resolve() == CORPUS_DIR.resolve()
-    real_examples = load_psysuicide() if real else []
+    real_examples = load_psysuicide() if _uses_real(corpus_dir, real) else []
     splits = split_corpus(corpus)
     leaks = cross_split_near_duplicates(splits)
     if leaks:
@@ -688,8 +692,11 @@ def train(
     )
     trained_on = [*corpus, *augmentation, *real_examples]
     version = f"triage-{artefact}-{corpus_hash(trained_on)[:8]}"
+    inputs = _inputs(corpus, augmentation, real_examples, extra_paths, chosen)
     metadata = {
         "version": version,
+        "built_from": inputs,
+        "fingerprint": fingerprint_of(inputs),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "corpus_hash": hash_of_corpus,
         "corpus_size": len(corpus),
@@ -722,13 +729,49 @@ def train(
     return TrainResult(path=path, metadata=metadata, estimator=estimator)
 
 
+def _uses_real(corpus_dir: str | Path, real: bool | None) -> bool:
+    """Whether PsySUICIDE joins training (by default with the shipped corpus)."""
+    if real is None:
+        return Path(corpus_dir).resolve() == CORPUS_DIR.resolve()
+    return real
+
+
+def training_inputs(
+    *,
+    corpus_dir: str | Path = CORPUS_DIR,
+    extra: Sequence[str | Path] = (),
+    params: dict[str, Any] | None = None,
+    real: bool | None = None,
+) -> dict[str, Any]:
+    """What `train` with these arguments would build from today, without training.
+
+    An artefact whose recorded inputs differ is stale (store.stale_reason).
+    """
+    return _inputs(
+        load_corpus(corpus_dir),
+        load_augmentation(corpus_dir),
+        load_psysuicide() if _uses_real(corpus_dir, real) else [],
+        [Path(p) for p in extra],
+        {**DEFAULT_PARAMS, **(params or {})},
+    )
+
+
+def _inputs(
+    corpus: Sequence[Example],
+    augmentation: Sequence[Example],
+    real_examples: Sequence[Example],
+    extra_paths: Sequence[Path],
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "corpus": corpus_hash(corpus),
+        "augmentation": corpus_hash(augmentation),
+        "real": corpus_hash(real_examples),
+        "extra": [_file_digest(p) for p in extra_paths],
+        "params": json.loads(json.dumps(params)),
+        "code": code_fingerprint(),
+    }
+
+
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
-
-
-def artefact_exists(
-    name: str = DEFAULT_NAME, directory: str | Path | None = None
-) -> bool:
-    """Whether both files of an artefact are present."""
-    model_path, meta_path = artefact_paths(name, directory)
-    return model_path.exists() and meta_path.exists()

@@ -8,31 +8,31 @@ from pathlib import Path
 
 import pytest
 
-from triage.corpus import CORPUS_DIR, CorpusError, training_data_hashes
+from triage.corpus import CorpusError
 from triage.store import (
     MODEL_ENV,
-    ArtefactError,
     TriageModel,
     artefact_paths,
     load_model,
     reset_default_model,
+    stale_reason,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _current_default() -> TriageModel | None:
-    """The default artefact, if it exists and was trained on today's corpus."""
+    """The default artefact, if today's code and data would build the same one."""
+    from triage.train import training_inputs
+
     model_path, _ = artefact_paths()
-    if not model_path.exists():
-        return None
     try:
-        model = load_model(model_path)
-        current = training_data_hashes(CORPUS_DIR)
-    except (ArtefactError, CorpusError):
+        inputs = training_inputs()
+    except CorpusError:
         return None
-    stale = any(model.metadata.get(k) != v for k, v in current.items())
-    return None if stale else model
+    if stale_reason(model_path, inputs) is not None:
+        return None
+    return load_model(model_path)
 
 
 @pytest.fixture(scope="session")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
-from click.testing import CliRunner
+import pytest
+from click.testing import CliRunner, Result
 
+import triage.train
 from triage.cli import triage_cli
-from triage.store import TriageModel, artefact_paths
+from triage.store import TriageModel, artefact_paths, load_model, save_model
 
 from .conftest import FIXTURES
 
@@ -132,43 +135,98 @@ def test_explain(fixture_model: TriageModel) -> None:
     assert "suicidal wish" in result.stdout
 
 
-def test_train_and_if_missing(tmp_path: Path) -> None:
-    runner = CliRunner()
-    arguments = [
-        "train",
-        "--corpus",
-        str(FIXTURES / "corpus"),
-        "--output",
-        str(tmp_path),
-    ]
-    first = runner.invoke(triage_cli, arguments)
-    assert first.exit_code == 0, first.output
+def _train(corpus: Path, output: Path, *options: str) -> Result:
+    arguments = ["train", "--corpus", str(corpus), "--output", str(output)]
+    result = CliRunner().invoke(triage_cli, [*arguments, *options])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_if_stale_keeps_a_current_artefact(tmp_path: Path) -> None:
+    _train(FIXTURES / "corpus", tmp_path)
     model_path, meta_path = artefact_paths("default", tmp_path)
     assert model_path.exists() and meta_path.exists()
     stamp = model_path.stat().st_mtime_ns
-    again = runner.invoke(triage_cli, [*arguments, "--if-missing"])
-    assert again.exit_code == 0, again.output
-    assert "present" in again.stdout
+    again = _train(FIXTURES / "corpus", tmp_path, "--if-stale")
+    assert "current" in again.stdout
     assert model_path.stat().st_mtime_ns == stamp
 
 
-def test_if_missing_notes_new_augmentation(tmp_path: Path) -> None:
+def test_if_stale_retrains_after_the_training_data_changed(tmp_path: Path) -> None:
     corpus = tmp_path / "data" / "corpus"
     shutil.copytree(FIXTURES / "corpus", corpus)
-    runner = CliRunner()
-    arguments = ["train", "--corpus", str(corpus), "--output", str(tmp_path)]
-    assert runner.invoke(triage_cli, arguments).exit_code == 0
-    fresh = runner.invoke(triage_cli, [*arguments, "--if-missing"])
-    assert "changed since" not in fresh.output
+    _train(corpus, tmp_path)
     augment = tmp_path / "data" / "augment"
     augment.mkdir()
     (augment / "a.jsonl").write_text(
         json.dumps({"id": "aug-1", "text": "晚安，明天见", "level": "low"}) + "\n",
         encoding="utf-8",
     )
-    stale = runner.invoke(triage_cli, [*arguments, "--if-missing"])
-    assert stale.exit_code == 0, stale.output
-    assert "augmentation changed since this model was trained" in stale.output
+    stale = _train(corpus, tmp_path, "--if-stale")
+    assert "changed: augmentation" in stale.output
+    assert "saved" in stale.output
+    assert load_model(tmp_path).metadata["augmentation_size"] == 1
+    assert "current" in _train(corpus, tmp_path, "--if-stale").output
+
+
+def test_if_stale_retrains_after_the_code_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _train(FIXTURES / "corpus", tmp_path)
+    monkeypatch.setattr(triage.train, "code_fingerprint", lambda: "edited")
+    stale = _train(FIXTURES / "corpus", tmp_path, "--if-stale")
+    assert "changed: code" in stale.output
+    assert load_model(tmp_path).metadata["built_from"]["code"] == "edited"
+
+
+def _garble_model(model_path: Path) -> None:
+    model_path.write_bytes(b"not a skops file")
+
+
+def _garble_metadata(model_path: Path) -> None:
+    model_path.with_suffix(".json").write_text("{", encoding="utf-8")
+
+
+def _drop_metadata(model_path: Path) -> None:
+    model_path.with_suffix(".json").unlink()
+
+
+def _mark_pre_split(model_path: Path) -> None:
+    # Format 2 artefacts name classes in triage.model that moved to
+    # triage.features (issue 16 step 5).
+    meta_path = model_path.with_suffix(".json")
+    metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta_path.write_text(json.dumps({**metadata, "format": 2}), encoding="utf-8")
+
+
+def _drop_a_parameter(model_path: Path) -> None:
+    # What an artefact from before the second opinion looked like to
+    # today's code: it loads, then fails on the first message.
+    model = load_model(model_path)
+    del model.estimator.second_opinion_threshold
+    save_model(model.estimator, model.metadata, directory=model_path.parent)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _garble_model,
+        _garble_metadata,
+        _drop_metadata,
+        _mark_pre_split,
+        _drop_a_parameter,
+    ],
+)
+def test_if_stale_retrains_an_unreadable_artefact(
+    tmp_path: Path, damage: Callable[[Path], None]
+) -> None:
+    _train(FIXTURES / "corpus", tmp_path)
+    model_path, _ = artefact_paths("default", tmp_path)
+    damage(model_path)
+    result = _train(FIXTURES / "corpus", tmp_path, "--if-stale")
+    assert "training the triage model" in result.output
+    decision = load_model(model_path).estimator.decide(["我不想活了"])[0]
+    assert decision.level in {"crisis", "high"}
 
 
 def test_train_with_extra_never_replaces_the_default(tmp_path: Path) -> None:

@@ -129,7 +129,12 @@ def test_metadata_records_provenance(fixture_model: TriageModel) -> None:
         "libraries",
         "metrics",
         "sha256",
+        "built_from",
+        "fingerprint",
     } <= set(metadata)
+    assert {"corpus", "augmentation", "real", "extra", "params", "code"} == set(
+        metadata["built_from"]
+    )
     assert {"scikit-learn", "numpy", "skops", "opencc"} <= set(metadata["libraries"])
     assert json.loads(json.dumps(metadata)) == metadata
 
