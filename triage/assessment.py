@@ -13,9 +13,10 @@ from triage.context import (
     coerce_context,
     context_finding,
 )
+from triage.levels import RANK
 from triage.model import Decision
 from triage.normalize import Normalized, detect_language, normalize_with_offsets
-from triage.policy import BANDS, RANK
+from triage.policy import BANDS
 from triage.signals import (
     CONTEXT_KINDS,
     Signal,

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from triage.levels import RANK
 from triage.normalize import normalize
 from triage.signals import Analysis, analyze
 
@@ -28,7 +29,8 @@ MAX_JOINED = 3
 _ADOPTED_KINDS = frozenset(
     {"intent", "self_harm", "plan", "means", "time", "farewell", "violence", "act"}
 )
-_RANK = {None: -1, "low": 0, "moderate": 1, "high": 2, "crisis": 3}
+# No floor ranks below every level.
+_RANK: dict[str | None, int] = {None: -1, **RANK}
 
 # A short answer that takes up the question: yes, I have, a little.
 _AFFIRMATIVE = re.compile(

@@ -25,3 +25,5 @@ class Level(StrEnum):
 
 
 _RANKS = {Level.LOW: 0, Level.MODERATE: 1, Level.HIGH: 2, Level.CRISIS: 3}
+# The same ranks keyed by plain level names, for code that holds strings.
+RANK: dict[str, int] = {level.value: rank for level, rank in _RANKS.items()}

@@ -15,9 +15,9 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy.special import expit
 
+from triage.levels import RANK
 from triage.rules import RISK_KINDS
 
-RANK = {"low": 0, "moderate": 1, "high": 2, "crisis": 3}
 # Score bands keep score order and level order in agreement (queue sorting).
 BANDS = {
     "low": (0.0, 0.25),

@@ -16,7 +16,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from triage.corpus import LEVELS, CorpusError, Example
+from triage.corpus import CorpusError, Example
+from triage.levels import RANK
 
 PSYSUICIDE_DIR = Path(__file__).parent / "data" / "psysuicide"
 PSYSUICIDE_FILE = PSYSUICIDE_DIR / "valid.jsonl"
@@ -36,7 +37,6 @@ LEVEL_OF_CLASS: dict[str, str] = {
     "关于自杀的探索": "moderate",  # talking about suicide, not wanting it
     UNRELATED: "low",  # none of the above: counselling talk of every kind
 }
-_RANK = {level: rank for rank, level in enumerate(reversed(LEVELS))}
 
 
 def level_of(classes: Sequence[str]) -> str:
@@ -44,7 +44,7 @@ def level_of(classes: Sequence[str]) -> str:
     unknown = [c for c in classes if c not in LEVEL_OF_CLASS]
     if unknown or not classes:
         raise CorpusError(f"unknown PsySUICIDE classes: {unknown or classes}")
-    return max((LEVEL_OF_CLASS[c] for c in classes), key=_RANK.__getitem__)
+    return max((LEVEL_OF_CLASS[c] for c in classes), key=RANK.__getitem__)
 
 
 def is_partial(example: Example) -> bool:

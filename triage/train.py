@@ -46,9 +46,9 @@ from triage.evaluate import (
     needs_metrics,
     target_failures,
 )
+from triage.levels import RANK
 from triage.model import NEED_STRATEGIES, NON_URGENT, TriageClassifier
 from triage.normalize import normalize
-from triage.policy import RANK
 from triage.realdata import SOURCE_TAG, is_partial, load_psysuicide
 from triage.store import (
     DEFAULT_NAME,

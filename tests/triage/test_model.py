@@ -11,9 +11,10 @@ import pytest
 import skops.io
 from sklearn.base import clone
 
+from triage.levels import RANK
 from triage.model import TriageClassifier
 from triage.normalize import normalize
-from triage.policy import RANK, calibrate
+from triage.policy import calibrate
 from triage.store import ArtefactError, TriageModel, load_model, save_model
 
 from .conftest import FIXTURES
