@@ -36,6 +36,20 @@ BANDS = {
 SUPPORT_KINDS = frozenset(RISK_KINDS) - {"time"}
 
 
+# Fixed floors under the tuned unsupported thresholds (issue 18): with no
+# risk signal in the window the model alone calls crisis only at calibrated
+# P(crisis) >= 0.45 and high only at P(urgent) >= 0.3, and its second opinion
+# (when tuning chose one) must reach 0.4. Applied only once the unsupported rule is on
+# (`unsupported_crisis_threshold` set), so the ordinary thresholds are tuned
+# without them. Affordable because the risk concepts the model alone used to
+# carry in the authored corpus (burdensomeness, a ligature tied, a lethal
+# dose at hand, an electric shock...) are now lexicon entries; measured in
+# docs/triage-model-card.md, "Confidence without evidence".
+MODEL_ONLY_CRISIS_FLOOR = 0.45
+MODEL_ONLY_URGENT_FLOOR = 0.3
+SECOND_OPINION_FLOOR = 0.4
+
+
 def is_supported(matches: Sequence[Any]) -> bool:
     """Whether any active signal backs an urgent call (see SUPPORT_KINDS)."""
     return any(m.status == "active" and m.kind in SUPPORT_KINDS for m in matches)
@@ -186,6 +200,11 @@ class Policy:
                 urgent_threshold, self.unsupported_urgent_threshold or 0.0
             )
             second = self.second_opinion_threshold
+            if self.unsupported_crisis_threshold is not None:
+                crisis_threshold = max(crisis_threshold, MODEL_ONLY_CRISIS_FLOOR)
+                urgent_threshold = max(urgent_threshold, MODEL_ONLY_URGENT_FLOOR)
+                if second is not None:
+                    second = max(second, SECOND_OPINION_FLOOR)
             if window.bare_answer or (
                 second is not None and window.second_opinion < second
             ):

@@ -89,3 +89,85 @@ def test_small_talk_is_low(triage_model: TriageModel) -> None:
 def test_needs(triage_model: TriageModel, name: str) -> None:
     text, need = NEEDS[name]
     assert need in triage.assess(text).needs
+
+
+# Ordinary counselling talk about living and dying (issue 18): a short
+# encouragement or a remark that everyone dies is not a personal risk. With
+# no risk word active it stays below high; if the model leaned higher the
+# assessment says a person should look.
+LIVING_AND_DYING = {
+    "encouragement to live (zh)": "你一定要好好活着",
+    "alive is enough (zh)": "人能活着就好",
+    "take care (zh)": "你要照顾好自己",
+    "everyone dies (zh)": "人早晚都是要死的",
+    "life and death (zh)": "生老病死，谁也躲不过",
+    "take care (en)": "Please take good care of yourself",
+    "stay strong (en)": "Stay strong, friend",
+    "everyone dies (en)": "We all die sooner or later",
+}
+# The same words next to a personal risk statement stay urgent.
+LIVING_AND_DYING_WITH_RISK = {
+    "everyone dies, and I want to (zh)": "人早晚都是要死的，我现在就不想活了",
+    "told to live, but (zh)": "他们都叫我好好活着，可我真的想死",
+    "everyone dies, and I want to (en)": "We all die sooner or later, and I want "
+    "to kill myself now",
+}
+# Risk concepts the model alone used to carry, now named by the lexicon.
+CONCEPT_URGENT = {
+    "burden (zh)": "我觉得我就是家里的拖油瓶",
+    "burden (en)": "I'm nothing but a burden to my family",
+    "better off without me (en)": "My kids would be better off without me.",
+    "no reason to live (en)": "I have no reason left to live",
+    "life a mistake (zh)": "我觉得我活着本身就是一个错误",
+}
+CONCEPT_CRISIS = {
+    "ligature tied (zh)": "我把围巾绑在暖气管上了",
+    "ligature tied (en)": "I've knotted a cable to the banister",
+    "lethal dose at home (zh)": "我知道吃多少片能死，那些药已经带回家了",
+    "lethal dose at hand (en)": "I've calculated the fatal dose and I keep the "
+    "vials in my locker",
+    "electric shock (zh)": "我爸修电器的时候被电击了，现在说胸口闷",
+    "electric shock (en)": "My brother got a bad shock from the socket and he's "
+    "not talking",
+}
+NEGATED_BURDEN = "你不是累赘，我也不是累赘"
+
+
+@pytest.mark.parametrize("name", sorted(LIVING_AND_DYING))
+def test_talk_about_living_and_dying_is_not_urgent(
+    triage_model: TriageModel, name: str
+) -> None:
+    result = triage.assess(LIVING_AND_DYING[name])
+    assert result.level not in URGENT, (name, result.level, result.probabilities)
+    if result.model_level in URGENT:
+        assert result.uncertain, name
+
+
+@pytest.mark.parametrize("name", sorted(LIVING_AND_DYING_WITH_RISK))
+def test_a_personal_risk_beside_such_talk_is_urgent(
+    triage_model: TriageModel, name: str
+) -> None:
+    result = triage.assess(LIVING_AND_DYING_WITH_RISK[name])
+    assert result.level in URGENT, (name, result.level, result.reasons)
+
+
+@pytest.mark.parametrize("name", sorted(CONCEPT_URGENT))
+def test_risk_concepts_are_signals_and_urgent(
+    triage_model: TriageModel, name: str
+) -> None:
+    result = triage.assess(CONCEPT_URGENT[name])
+    assert result.signals, name
+    assert result.level in URGENT, (name, result.level, result.probabilities)
+
+
+@pytest.mark.parametrize("name", sorted(CONCEPT_CRISIS))
+def test_risk_concepts_in_progress_are_crisis(
+    triage_model: TriageModel, name: str
+) -> None:
+    result = triage.assess(CONCEPT_CRISIS[name])
+    assert result.level == "crisis", (name, result.level, result.reasons)
+
+
+def test_a_negated_burden_is_not_a_signal(triage_model: TriageModel) -> None:
+    result = triage.assess(NEGATED_BURDEN)
+    assert not any(s.kind == "hopelessness" for s in result.signals)

@@ -33,8 +33,8 @@ SOS_CRISIS_RECALL_FLOOR = 0.46
 SOS_CRISIS_F1_FLOOR = 0.59
 HELD_OUT_SOURCE_FLOORS = {
     "urgent_recall": (">=", 0.84),
-    "nonurgent_flagged_urgent": ("<=", 0.19),
-    "nonurgent_flagged_crisis": ("<=", 0.03),
+    "nonurgent_flagged_urgent": ("<=", 0.14),
+    "nonurgent_flagged_crisis": ("<=", 0.01),
 }
 
 
