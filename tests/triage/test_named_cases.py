@@ -129,6 +129,16 @@ CONCEPT_CRISIS = {
     "electric shock (zh)": "我爸修电器的时候被电击了，现在说胸口闷",
     "electric shock (en)": "My brother got a bad shock from the socket and he's "
     "not talking",
+    "fire at home (zh)": "大家都要死了，着火了",
+    "gas leak (zh)": "楼道里闻到一股很大的煤气味，邻居家没人开门",
+    "fire at home (en)": "Help, the kitchen is on fire and my mum can't get out",
+}
+# Everyday words that look like the emergencies above and are not.
+NOT_AN_EMERGENCY = {
+    "angry (zh)": "我今天真是火大，跟同事吵了一架",
+    "body heat (zh)": "最近上火了，嗓子疼",
+    "doing great (en)": "I was on fire at work today, finally some good news",
+    "lost a job (en)": "I got fired last week and I'm worried about rent",
 }
 NEGATED_BURDEN = "你不是累赘，我也不是累赘"
 
@@ -171,3 +181,12 @@ def test_risk_concepts_in_progress_are_crisis(
 def test_a_negated_burden_is_not_a_signal(triage_model: TriageModel) -> None:
     result = triage.assess(NEGATED_BURDEN)
     assert not any(s.kind == "hopelessness" for s in result.signals)
+
+
+@pytest.mark.parametrize("name", sorted(NOT_AN_EMERGENCY))
+def test_everyday_words_for_fire_are_not_an_emergency(
+    triage_model: TriageModel, name: str
+) -> None:
+    result = triage.assess(NOT_AN_EMERGENCY[name])
+    assert not any(s.kind == "medical_emergency" for s in result.signals), name
+    assert result.level != "crisis", (name, result.level, result.reasons)
