@@ -359,6 +359,8 @@ socket.on("queue", (payload) => {
 socket.on("queue_item", (item) => {
   const index = queueItems.findIndex((q) => q.conversation_id === item.conversation_id);
   if (index < 0) return;
+  // Pushes from two workers can cross: never let an older item replace a newer one.
+  if (item.message_count < queueItems[index].message_count) return;
   queueItems[index] = item;
   renderQueue();
 });
