@@ -29,6 +29,17 @@ CHATS = 5
 REPLY_EVERY = 5
 
 
+def _signed_in_console(app: Any) -> Any:
+    """The bench counsellor's /console test client, signed in."""
+    from hotline.extensions import socketio
+
+    http = app.test_client()
+    http.post(
+        "/api/auth/login", json={"username": "bench", "password": COUNSELOR_PASSWORD}
+    )
+    return socketio.test_client(app, namespace="/console", flask_test_client=http)
+
+
 def measure(messages: int, body: str) -> list[float]:
     """CPU ms per resident message for three rounds of ``messages``."""
     from hotline import create_app
@@ -53,16 +64,9 @@ def measure(messages: int, body: str) -> list[float]:
         }
     )
     warm_up()
-    with app.app_context():
-        session = db.new_session()
+    with app.app_context(), db.transaction() as session:
         create_user(session, "bench", COUNSELOR_PASSWORD, Role.COUNSELOR)
-        session.commit()
-        session.close()
-    http = app.test_client()
-    http.post(
-        "/api/auth/login", json={"username": "bench", "password": COUNSELOR_PASSWORD}
-    )
-    console = socketio.test_client(app, namespace="/console", flask_test_client=http)
+    console = _signed_in_console(app)
     chats: list[tuple[int, Any]] = []
     for _ in range(CHATS):
         started = app.test_client().post("/api/chat", json={"lang": "zh"}).json
@@ -143,17 +147,10 @@ def measure_surge(
     upgrade(url)
     app = _surge_app(url)
     warm_up()
-    with app.app_context():
-        session = db.new_session()
+    with app.app_context(), db.transaction() as session:
         create_user(session, "bench", COUNSELOR_PASSWORD, Role.COUNSELOR)
         tokens = [start_conversation(session, "zh")[1] for _ in range(waiting)]
-        session.commit()
-        session.close()
-    http = app.test_client()
-    http.post(
-        "/api/auth/login", json={"username": "bench", "password": COUNSELOR_PASSWORD}
-    )
-    console = socketio.test_client(app, namespace="/console", flask_test_client=http)
+    console = _signed_in_console(app)
     # A few joins and messages first, so that caches and statements are warm.
     warm = [
         socketio.test_client(app, namespace="/chat", auth={"token": token})
